@@ -1,0 +1,131 @@
+import type { TransactionSql } from 'postgres';
+import type { RecordedEvent } from '../events/types.ts';
+import type { RestartType } from '../supervisor/types.ts';
+
+/** Where a handler's cursor starts the first time it is created: `'origin'`, `'current'`, or "after event N". */
+export type StartFrom = 'origin' | 'current' | number;
+
+/** `'strong'` handlers are waited for by strong dispatches. */
+export type HandlerConsistency = 'eventual' | 'strong';
+
+/** A partition key returned by `partitionBy`: same key, same worker, in order. */
+export type PartitionKey = string | number;
+
+/** What a handler's `handle` (and `partitionBy`) receives besides the event. */
+export interface HandlerContext<S = unknown> {
+  /** The handler's (possibly `init`-renamed) name. */
+  readonly handlerName: string;
+  /** This worker's transient state (each worker starts from the handler's `state`). */
+  readonly state: S;
+  /** 0-based index of the worker handling the event. */
+  readonly workerIndex: number;
+  /** The key `partitionBy` returned, or `undefined`. */
+  readonly partition: PartitionKey | undefined;
+  /** The app's name. */
+  readonly app: string;
+  /** PostgreSQL store with `transactional: true`: the transaction the cursor advance commits in. */
+  readonly sql?: TransactionSql | undefined;
+}
+
+/** What `afterStart` receives. */
+export interface StartContext<S = unknown> {
+  readonly handlerName: string;
+  readonly app: string;
+  readonly state: S;
+}
+
+/** Details of a failure, passed to `error`. */
+export interface FailureContext<S = unknown> {
+  /** Failures of this event so far, starting at 1. */
+  readonly attempt: number;
+  /** The context given to the last `retry`, `{}` on the first failure of each event. */
+  readonly context: Record<string, unknown>;
+  readonly error: unknown;
+  readonly handlerName: string;
+  readonly state: S;
+  readonly event: RecordedEvent;
+}
+
+/** What `error` returns: built with {@link retry}, {@link skip} or {@link stop}. */
+export type ErrorAction =
+  | { readonly action: 'retry'; readonly delayMs: number; readonly context: Record<string, unknown> }
+  | { readonly action: 'skip' }
+  | { readonly action: 'stop'; readonly reason: unknown };
+
+/** A `stop(reason)` value, also accepted from `afterStart`. */
+export type StopAction = Extract<ErrorAction, { action: 'stop' }>;
+
+/** What `handle` may return: `{ state }` replaces the worker's state; anything else is ignored. */
+export type HandleResult<S> = { state: S } | void | undefined | unknown;
+
+/** Handler options, as given to {@link defineHandler}. */
+export interface HandlerOptions<S = unknown> {
+  /** Unique per app; keys the persisted cursor. Never rename once deployed. */
+  name: string;
+  /** @default 'origin' */
+  startFrom?: StartFrom;
+  /** `'$all'` or one stream id. @default '$all' */
+  subscribeTo?: string;
+  /** Number of workers. @default 1 */
+  concurrency?: number;
+  /** @default 'eventual' */
+  consistency?: HandlerConsistency;
+  /** Initial transient state of each worker, lost on restart. */
+  state?: S;
+  /** A `handle` running longer fails with `HandlerTimeoutError`. @default undefined (no limit) */
+  timeoutMs?: number | undefined;
+  /** PostgreSQL store: `ctx.sql`, effects and cursor commit together. @default false */
+  transactional?: boolean;
+  /** Same key, same worker, in order. Throwing routes to `error` like a failing `handle`. */
+  partitionBy?: (event: RecordedEvent, ctx: HandlerContext<S>) => PartitionKey;
+  /** Once when `app.start` starts the handler; may return a changed config (e.g. a per-tenant name). */
+  init?: (config: HandlerConfig<S>) => HandlerConfig<S> | Promise<HandlerConfig<S>>;
+  /** Once per start, before any event; may return `{ state }` or `stop(reason)`. */
+  afterStart?: (ctx: StartContext<S>) => { state: S } | StopAction | void | Promise<{ state: S } | StopAction | void>;
+  /** Before `app.reset` moves the cursor back. */
+  beforeReset?: () => void | Promise<void>;
+  /** Handles one event. Return `{ state: next }` to change the worker's state. */
+  handle: (event: RecordedEvent, ctx: HandlerContext<S>) => unknown;
+  /** Decides what a failure means. Default: `stop(error)`. */
+  error?: (error: unknown, event: RecordedEvent, failure: FailureContext<S>) => ErrorAction | Promise<ErrorAction>;
+}
+
+/**
+ * A validated handler configuration with defaults applied. Callbacks are declared as methods so that a
+ * handler with a specific state type can stand wherever a handler of `unknown` state is expected.
+ */
+export interface HandlerConfig<S = unknown> {
+  readonly name: string;
+  readonly startFrom: StartFrom;
+  readonly subscribeTo: string;
+  readonly concurrency: number;
+  readonly consistency: HandlerConsistency;
+  readonly state: S | undefined;
+  readonly timeoutMs: number | undefined;
+  readonly transactional: boolean;
+  partitionBy?(event: RecordedEvent, ctx: HandlerContext<S>): PartitionKey;
+  init?(config: HandlerConfig<S>): HandlerConfig<S> | Promise<HandlerConfig<S>>;
+  afterStart?(ctx: StartContext<S>): { state: S } | StopAction | void | Promise<{ state: S } | StopAction | void>;
+  beforeReset?(): void | Promise<void>;
+  handle(event: RecordedEvent, ctx: HandlerContext<S>): unknown;
+  error?(error: unknown, event: RecordedEvent, failure: FailureContext<S>): ErrorAction | Promise<ErrorAction>;
+}
+
+/** A handler made by {@link defineHandler}: pass it to `app.start` or `supervisor({ children })`. */
+export interface HandlerDefinition<S = unknown> {
+  readonly kind: 'handler';
+  readonly config: HandlerConfig<S>;
+}
+
+/** Options a `[handler, overrides]` child may change, plus its restart type. */
+export interface HandlerOverrides {
+  startFrom?: StartFrom;
+  subscribeTo?: string;
+  concurrency?: number;
+  consistency?: HandlerConsistency;
+  state?: unknown;
+  timeoutMs?: number | undefined;
+  transactional?: boolean;
+  /** @default 'permanent' */
+  restart?: RestartType;
+}

@@ -1,0 +1,67 @@
+import type { RecordedEvent } from '../events/types.ts';
+
+/** Payload of `handle:start`. */
+export interface HandleStartPayload {
+  readonly app: string;
+  readonly handlerName: string;
+  readonly workerIndex: number;
+  readonly event: RecordedEvent;
+  readonly state: unknown;
+}
+
+/** Payload of `handle:stop`. */
+export interface HandleStopPayload extends HandleStartPayload {
+  readonly durationMs: number;
+}
+
+/** Payload of `handle:exception`. */
+export interface HandleExceptionPayload extends HandleStopPayload {
+  readonly error: unknown;
+  readonly attempt: number;
+  readonly action: 'retry' | 'skip' | 'stop';
+}
+
+/** Payload of `handler:state`. */
+export interface HandlerStatePayload {
+  readonly app: string;
+  readonly handlerName: string;
+  readonly from: string;
+  readonly to: string;
+}
+
+/** Payload of `supervisor:restart`. */
+export interface SupervisorRestartPayload {
+  readonly app: string;
+  readonly supervisor: string;
+  readonly child: string;
+  readonly reason: unknown;
+  readonly restarts: number;
+}
+
+/** Payload of `supervisor:giveup`: a supervisor exceeded its restart intensity. */
+export interface SupervisorGiveUpPayload {
+  readonly app: string;
+  readonly supervisor: string;
+  readonly reason: unknown;
+}
+
+/** Payload of `store:lag`: the PostgreSQL store sees readers held back (e.g. a long transaction). */
+export interface StoreWarningPayload {
+  readonly app: string;
+  readonly message: string;
+  readonly detail?: Record<string, unknown>;
+}
+
+/** Every telemetry event herald emits, by `app.on` name. The `diagnostics_channel` name is `herald:<name>`. */
+export interface TelemetryEvents {
+  'handle:start': HandleStartPayload;
+  'handle:stop': HandleStopPayload;
+  'handle:exception': HandleExceptionPayload;
+  'handler:state': HandlerStatePayload;
+  'supervisor:restart': SupervisorRestartPayload;
+  'supervisor:giveup': SupervisorGiveUpPayload;
+  'store:warning': StoreWarningPayload;
+}
+
+/** A telemetry event name. */
+export type TelemetryEventName = keyof TelemetryEvents;
