@@ -1,0 +1,32 @@
+import type { RecordedEvent } from '../events/types.ts';
+import { decideOnFailure, type ErrorCallbackOutcome, type FailureDecision } from './decide.ts';
+import { isPromiseLike } from './invoke.ts';
+import type { FailureContext, HandlerConfig } from './types.ts';
+
+/**
+ * Asks the handler's `error` callback what a failure means and turns the answer into a decision.
+ * No callback means stop (as Commanded); a callback that throws or answers garbage means stop too.
+ */
+export async function routeFailure(
+  config: HandlerConfig,
+  error: unknown,
+  event: RecordedEvent,
+  failure: FailureContext,
+): Promise<FailureDecision> {
+  return decideOnFailure(await askErrorCallback(config, error, event, failure), failure.handlerName);
+}
+
+async function askErrorCallback(
+  config: HandlerConfig,
+  error: unknown,
+  event: RecordedEvent,
+  failure: FailureContext,
+): Promise<ErrorCallbackOutcome> {
+  if (config.error === undefined) return { kind: 'none', error };
+  try {
+    const answer = config.error(error, event, failure);
+    return { kind: 'returned', value: isPromiseLike(answer) ? await answer : answer };
+  } catch (thrown) {
+    return { kind: 'threw', error: thrown };
+  }
+}

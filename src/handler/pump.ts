@@ -1,0 +1,247 @@
+import type { Clock, TimerHandle } from '../clock.ts';
+import type { RecordedEvent } from '../events/types.ts';
+import type { CursorState, EventStore } from '../store/types.ts';
+import type { Telemetry } from '../telemetry/emitter.ts';
+import { createAckTracker } from './ack-tracker.ts';
+import { createCursorFlusher } from './cursor-flusher.ts';
+import { workerForKey } from './partition.ts';
+import type { HandlerScope } from './scope.ts';
+import type { HandlerConfig, HandlerContext } from './types.ts';
+import { createWorker, type Delivery, type Worker } from './worker.ts';
+
+/** Tuning of a subscription's reading and cursor writes. */
+export interface SubscriptionSettings {
+  /** Events per read. @default 1000 */
+  readonly batchSize: number;
+  /** Fallback poll when no wake-up arrives. @default 1000 */
+  readonly pollMs: number;
+  /** Save the cursor after this many acknowledgements (strong handlers: after every advance). @default 1000 */
+  readonly flushEvery: number;
+  /** Save the cursor at most this long after an acknowledgement. @default 1000 */
+  readonly flushAfterMs: number;
+  /** Events read ahead of the slowest acknowledgement. @default 2 × batchSize */
+  readonly readAhead: number;
+}
+
+/** What the pump reports to its subscription actor. */
+export interface PumpSignals {
+  caughtUp(): void;
+  behind(): void;
+  /** `error()` decided to stop the handler (or a dead letter could not be stored). */
+  stopRequested(reason: unknown): void;
+  /** The low-water mark moved. */
+  advanced(position: number): void;
+  /** The store failed; the pump retries with backoff. */
+  storeTrouble(error: unknown): void;
+  /** A handling failure, for `status().lastError`. */
+  failure(error: unknown): void;
+}
+
+/** Everything a pump needs. */
+export interface PumpDeps {
+  readonly config: HandlerConfig;
+  readonly store: EventStore;
+  readonly clock: Clock;
+  readonly telemetry: Telemetry;
+  readonly appName: string;
+  readonly scope: HandlerScope;
+  readonly settings: SubscriptionSettings;
+  readonly cursor: CursorState;
+  readonly signals: PumpSignals;
+}
+
+/** Reads the log in batches, hands events to workers, tracks acknowledgements and saves the cursor. */
+export interface Pump {
+  start(): void;
+  /** Stops reading, lets workers finish their queues for up to `timeoutMs`, then halts them and saves the cursor. */
+  drain(timeoutMs: number): Promise<void>;
+  /** Stops reading, halts workers after their current event (waiting at most `timeoutMs` for it), saves the cursor. */
+  abort(timeoutMs: number): Promise<void>;
+  /** Handles one event again outside the log order (dead-letter replay). */
+  replay(event: RecordedEvent): Promise<boolean>;
+  readonly position: number;
+  readonly head: number;
+}
+
+/** Creates a pump positioned at a persisted cursor. */
+export function createPump(deps: PumpDeps): Pump {
+  const { config, store, clock, settings, signals } = deps;
+  const tracker = createAckTracker(deps.cursor.position);
+  const ackedBefore = new Set(deps.cursor.acked);
+  const streamId = config.subscribeTo === '$all' ? undefined : config.subscribeTo;
+  const routingContext: HandlerContext = {
+    handlerName: config.name, state: config.state, workerIndex: 0, partition: undefined, app: deps.appName,
+  };
+  let readPosition = deps.cursor.position;
+  let head = readPosition;
+  let live = false;
+  let stopping = false;
+  let roundRobin = 0;
+  let dirty = false;
+  let wakeUp: (() => void) | undefined;
+  let loopDone: Promise<void> = Promise.resolve();
+
+  const flusher = createCursorFlusher({
+    clock,
+    everyEvents: config.consistency === 'strong' ? 1 : settings.flushEvery,
+    afterMs: config.consistency === 'strong' ? 0 : settings.flushAfterMs,
+    snapshot: () => tracker.snapshot(),
+    save: (state) => store.saveCursor(config.name, state),
+    onError: (error) => signals.storeTrouble(error),
+  });
+
+  const workers: Worker[] = Array.from({ length: config.concurrency }, (_, index) =>
+    createWorker(index, {
+      config,
+      scope: deps.scope,
+      appName: deps.appName,
+      clock,
+      telemetry: deps.telemetry,
+      deadLetter: async (deadLetter) => {
+        await store.addDeadLetter(deadLetter);
+      },
+      acknowledge,
+      stopHandler: (reason) => signals.stopRequested(reason),
+      recordError: (error) => signals.failure(error),
+    }),
+  );
+
+  function acknowledge(eventNumber: number): void {
+    if (tracker.ack(eventNumber)) signals.advanced(tracker.position);
+    flusher.acknowledged();
+    if (tracker.pending < settings.readAhead) wake();
+  }
+
+  function wake(): void {
+    dirty = true;
+    const resolve = wakeUp;
+    wakeUp = undefined;
+    resolve?.();
+  }
+
+  function sleep(ms: number): Promise<void> {
+    if (dirty || stopping) return Promise.resolve();
+    return new Promise((resolve) => {
+      const timer: TimerHandle = clock.setTimeout(() => wake(), ms);
+      wakeUp = () => {
+        clock.clearTimeout(timer);
+        resolve();
+      };
+    });
+  }
+
+  function route(event: RecordedEvent): void {
+    tracker.track(event.eventNumber);
+    if (ackedBefore.size > 0 && ackedBefore.delete(event.eventNumber)) {
+      tracker.ack(event.eventNumber);
+      return;
+    }
+    const workerCount = workers.length;
+    let delivery: Delivery;
+    let index: number;
+    if (config.partitionBy === undefined) {
+      delivery = { event, partition: undefined };
+      index = workerCount === 1 ? 0 : roundRobin++ % workerCount;
+    } else {
+      try {
+        const partition = config.partitionBy(event, routingContext);
+        delivery = { event, partition };
+        index = workerCount === 1 ? 0 : workerForKey(partition, workerCount);
+      } catch (routingError) {
+        delivery = { event, partition: undefined, routingError };
+        index = event.eventNumber % workerCount;
+      }
+    }
+    (workers[index] as Worker).push(delivery);
+  }
+
+  async function readLoop(): Promise<void> {
+    let failures = 0;
+    while (!stopping) {
+      if (tracker.pending >= settings.readAhead) {
+        dirty = false;
+        await sleep(settings.pollMs);
+        continue;
+      }
+      dirty = false;
+      let page;
+      try {
+        page = await store.read({ after: readPosition, limit: settings.batchSize, streamId });
+        failures = 0;
+      } catch (error) {
+        signals.storeTrouble(error);
+        await sleep(Math.min(100 * 2 ** failures++, 5000));
+        continue;
+      }
+      if (stopping) break;
+      for (const event of page.events) route(event);
+      if (page.readThrough > readPosition) readPosition = page.readThrough;
+      if (page.readThrough > head) head = page.readThrough;
+      if (tracker.readThrough(page.readThrough)) signals.advanced(tracker.position);
+      const full = page.events.length >= settings.batchSize;
+      if (full && live) {
+        live = false;
+        signals.behind();
+      } else if (!full && !live) {
+        live = true;
+        signals.caughtUp();
+      }
+      if (!full) await sleep(settings.pollMs);
+    }
+  }
+
+  function stopReading(): Promise<void> {
+    stopping = true;
+    unsubscribe();
+    wake();
+    return loopDone;
+  }
+
+  async function saveFinalCursor(): Promise<void> {
+    flusher.close();
+    try {
+      await flusher.flush();
+    } catch (error) {
+      signals.storeTrouble(error);
+    }
+  }
+
+  /** Waits until every worker is idle, or `timeoutMs` passed (work still running then is abandoned). */
+  async function waitIdle(timeoutMs: number): Promise<void> {
+    let timer: TimerHandle | undefined;
+    const timedOut = new Promise<void>((resolve) => {
+      timer = clock.setTimeout(resolve, timeoutMs);
+    });
+    await Promise.race([Promise.all(workers.map((worker) => worker.idle())), timedOut]);
+    if (timer !== undefined) clock.clearTimeout(timer);
+  }
+
+  const unsubscribe = store.onAppend(() => wake());
+
+  return {
+    start() {
+      loopDone = readLoop().catch((error: unknown) => signals.stopRequested(error));
+    },
+    async drain(timeoutMs) {
+      await stopReading();
+      await waitIdle(timeoutMs);
+      for (const worker of workers) worker.halt();
+      await saveFinalCursor();
+    },
+    async abort(timeoutMs) {
+      for (const worker of workers) worker.halt();
+      await stopReading();
+      await waitIdle(timeoutMs);
+      await saveFinalCursor();
+    },
+    replay(event) {
+      return (workers[0] as Worker).handleOnce({ event, partition: undefined });
+    },
+    get position() {
+      return tracker.position;
+    },
+    get head() {
+      return head;
+    },
+  };
+}

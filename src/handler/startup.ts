@@ -1,0 +1,64 @@
+import { fromPromise } from 'xstate';
+import type { Clock } from '../clock.ts';
+import type { EventStore } from '../store/types.ts';
+import type { StartupResult } from './subscription-machine.ts';
+import type { HandlerConfig, StopAction } from './types.ts';
+
+/** What start-up needs. */
+export interface StartupDeps {
+  readonly config: HandlerConfig;
+  readonly store: EventStore;
+  readonly appName: string;
+  readonly clock: Clock;
+  onError(error: unknown): void;
+}
+
+/**
+ * Start-up of one run: registers the handler (creating its cursor at `startFrom` the first time),
+ * loads the cursor, then runs `afterStart`. Store failures are retried with backoff until the run is stopped,
+ * so a database restart does not burn the supervisor's restart intensity.
+ */
+export function startHandler(deps: StartupDeps) {
+  const { config, store } = deps;
+  return fromPromise<StartupResult>(async ({ signal }) => {
+    const record = await retryWhileStoreFails(
+      () =>
+        store.registerHandler({
+          name: config.name,
+          subscribeTo: config.subscribeTo,
+          consistency: config.consistency,
+          startFrom: config.startFrom,
+        }),
+      signal,
+      deps,
+    );
+    let state = config.state;
+    if (config.afterStart !== undefined) {
+      const answer = await config.afterStart({ handlerName: config.name, app: deps.appName, state });
+      if (isStopAction(answer)) return { stop: answer.reason };
+      if (typeof answer === 'object' && answer !== null && 'state' in answer) state = answer.state;
+    }
+    return { cursor: record.cursor, state };
+  });
+}
+
+function isStopAction(value: unknown): value is StopAction {
+  return typeof value === 'object' && value !== null && (value as { action?: unknown }).action === 'stop';
+}
+
+async function retryWhileStoreFails<T>(work: () => Promise<T>, signal: AbortSignal, deps: StartupDeps): Promise<T> {
+  for (let failures = 0; ; failures++) {
+    try {
+      return await work();
+    } catch (error) {
+      if (signal.aborted || !isStoreError(error)) throw error;
+      deps.onError(error);
+      await new Promise((resolve) => deps.clock.setTimeout(() => resolve(undefined), Math.min(100 * 2 ** failures, 5000)));
+      if (signal.aborted) throw error;
+    }
+  }
+}
+
+function isStoreError(error: unknown): boolean {
+  return typeof error === 'object' && error !== null && (error as { code?: unknown }).code === 'STORE';
+}

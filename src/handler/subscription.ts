@@ -1,0 +1,157 @@
+import { createActor, fromPromise } from 'xstate';
+import type { Clock } from '../clock.ts';
+import type { RecordedEvent } from '../events/types.ts';
+import type { EventStore } from '../store/types.ts';
+import type { ChildExit } from '../supervisor/types.ts';
+import type { Telemetry } from '../telemetry/emitter.ts';
+import { isNormalStop } from './actions.ts';
+import { createPump, type Pump, type SubscriptionSettings } from './pump.ts';
+import type { HandlerScope } from './scope.ts';
+import { startHandler } from './startup.ts';
+import { stateName, subscriptionMachine } from './subscription-machine.ts';
+import type { HandlerConfig } from './types.ts';
+
+/** Everything one run of a handler needs. */
+export interface SubscriptionDeps {
+  readonly config: HandlerConfig;
+  readonly store: EventStore;
+  readonly clock: Clock;
+  readonly telemetry: Telemetry;
+  readonly appName: string;
+  readonly scope: HandlerScope;
+  readonly settings: SubscriptionSettings;
+  /** How long `stop()` lets workers finish queued events. */
+  readonly drainTimeoutMs: number;
+  /** The run ended on its own (never called after `stop()`). */
+  onExit(exit: ChildExit): void;
+  /** The low-water mark moved (strong consistency waits on it). */
+  onAdvance(position: number): void;
+  /** A failure or store problem worth showing in `status().lastError`. */
+  onError(error: unknown): void;
+  /** The lifecycle state changed. */
+  onState(state: string): void;
+}
+
+/** One run of a handler: an xstate actor from start to stop or failure. */
+export interface Subscription {
+  /** Resolves once the handler runs (after `afterStart`); rejects if it ended during start-up. */
+  start(): Promise<void>;
+  /** Stops on request: drains, saves the cursor. Never reports an exit. Idempotent. */
+  stop(timeoutMs?: number): Promise<void>;
+  /** Hands one event to the handler again (dead-letter replay); `false` when it is not running. */
+  replay(event: RecordedEvent): Promise<boolean>;
+  readonly state: string;
+  /** The low-water mark, or `undefined` before the cursor is loaded. */
+  readonly position: number | undefined;
+  readonly head: number | undefined;
+}
+
+/** Creates (but does not start) one run of a handler. */
+export function createSubscription(deps: SubscriptionDeps): Subscription {
+  const { config } = deps;
+  let pump: Pump | undefined;
+  let stopRequested = false;
+  let drainTimeoutMs = deps.drainTimeoutMs;
+  let state = 'starting';
+
+  const actor = createActor(
+    subscriptionMachine.provide({
+      actors: {
+        startup: startHandler(deps),
+        drain: fromPumpWork(() => pump?.drain(drainTimeoutMs)),
+        abort: fromPumpWork(() => pump?.abort(deps.drainTimeoutMs)),
+      },
+      actions: {
+        startReading: ({ event }) => {
+          const output = (event as unknown as { output: { cursor: { position: number; acked: readonly number[] }; state: unknown } }).output;
+          pump = createPump({
+            config: { ...config, state: output.state },
+            store: deps.store,
+            clock: deps.clock,
+            telemetry: deps.telemetry,
+            appName: deps.appName,
+            scope: deps.scope,
+            settings: deps.settings,
+            cursor: output.cursor,
+            signals: {
+              caughtUp: () => actor.send({ type: 'CAUGHT_UP' }),
+              behind: () => actor.send({ type: 'BEHIND' }),
+              stopRequested: (reason) => actor.send({ type: 'FAIL', reason }),
+              advanced: deps.onAdvance,
+              storeTrouble: deps.onError,
+              failure: deps.onError,
+            },
+          });
+          pump.start();
+          deps.onAdvance(pump.position);
+        },
+      },
+    }),
+  );
+
+  const settled = new Promise<void>((resolve) => {
+    actor.subscribe({
+      next: (snapshot) => {
+        const next = stateName(snapshot.value);
+        if (next !== state) {
+          const from = state;
+          state = next;
+          deps.onState(next);
+          if (deps.telemetry.hasListeners('handler:state')) {
+            deps.telemetry.emit('handler:state', { app: deps.appName, handlerName: config.name, from, to: next });
+          }
+        }
+        if (snapshot.status === 'done') {
+          resolve();
+          if (!stopRequested && snapshot.context.failed) {
+            const { reason } = snapshot.context;
+            deps.onExit(isNormalStop(reason) ? { kind: 'normal' } : { kind: 'abnormal', reason });
+          }
+        }
+      },
+      error: () => resolve(),
+    });
+  });
+
+  return {
+    start() {
+      return new Promise((resolve, reject) => {
+        const subscription = actor.subscribe((snapshot) => {
+          if (snapshot.matches('running')) {
+            subscription.unsubscribe();
+            resolve();
+          } else if (snapshot.status === 'done') {
+            subscription.unsubscribe();
+            reject(snapshot.context.reason ?? new Error(`handler "${config.name}" stopped during start-up`));
+          }
+        });
+        actor.start();
+      });
+    },
+    async stop(timeoutMs) {
+      stopRequested = true;
+      if (timeoutMs !== undefined) drainTimeoutMs = timeoutMs;
+      if (actor.getSnapshot().status === 'active') actor.send({ type: 'STOP' });
+      await settled;
+    },
+    async replay(event) {
+      if (pump === undefined || !actor.getSnapshot().matches('running')) return false;
+      return pump.replay(event);
+    },
+    get state() {
+      return state;
+    },
+    get position() {
+      return pump?.position;
+    },
+    get head() {
+      return pump?.head;
+    },
+  };
+}
+
+function fromPumpWork(work: () => Promise<void> | undefined) {
+  return fromPromise<void>(async () => {
+    await work();
+  });
+}
