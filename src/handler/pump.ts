@@ -7,7 +7,7 @@ import { createCursorFlusher } from './cursor-flusher.ts';
 import { workerForKey } from './partition.ts';
 import type { HandlerScope } from './scope.ts';
 import type { HandlerConfig, HandlerContext } from './types.ts';
-import { createWorker, type Delivery, type Worker } from './worker.ts';
+import { createWorker, type Delivery, type HandlingOutcome, type Worker } from './worker.ts';
 
 /** Tuning of a subscription's reading and cursor writes. */
 export interface SubscriptionSettings {
@@ -58,7 +58,7 @@ export interface Pump {
   /** Stops reading, halts workers after their current event (waiting at most `timeoutMs` for it), saves the cursor. */
   abort(timeoutMs: number): Promise<void>;
   /** Handles one event again outside the log order (dead-letter replay). */
-  replay(event: RecordedEvent): Promise<boolean>;
+  replay(event: RecordedEvent): Promise<HandlingOutcome>;
   readonly position: number;
   readonly head: number;
 }

@@ -10,6 +10,7 @@ import type { HandlerScope } from './scope.ts';
 import { startHandler } from './startup.ts';
 import { stateName, subscriptionMachine } from './subscription-machine.ts';
 import type { HandlerConfig } from './types.ts';
+import type { HandlingOutcome } from './worker.ts';
 
 /** Everything one run of a handler needs. */
 export interface SubscriptionDeps {
@@ -38,8 +39,8 @@ export interface Subscription {
   start(): Promise<void>;
   /** Stops on request: drains, saves the cursor. Never reports an exit. Idempotent. */
   stop(timeoutMs?: number): Promise<void>;
-  /** Hands one event to the handler again (dead-letter replay); `false` when it is not running. */
-  replay(event: RecordedEvent): Promise<boolean>;
+  /** Hands one event to the handler again (dead-letter replay); `'halted'` when it is not running. */
+  replay(event: RecordedEvent): Promise<HandlingOutcome>;
   readonly state: string;
   /** The low-water mark, or `undefined` before the cursor is loaded. */
   readonly position: number | undefined;
@@ -135,7 +136,7 @@ export function createSubscription(deps: SubscriptionDeps): Subscription {
       await settled;
     },
     async replay(event) {
-      if (pump === undefined || !actor.getSnapshot().matches('running')) return false;
+      if (pump === undefined || !actor.getSnapshot().matches('running')) return 'halted';
       return pump.replay(event);
     },
     get state() {

@@ -43,11 +43,12 @@ export interface Worker {
   idle(): Promise<void>;
   /** Stops after the event in progress; cancels a pending retry delay; queued events stay unhandled. */
   halt(): void;
-  /** Handles one event outside the queue (dead-letter replay); resolves with whether it was acknowledged. */
-  handleOnce(delivery: Delivery): Promise<boolean>;
+  /** Handles one event outside the queue (dead-letter replay). */
+  handleOnce(delivery: Delivery): Promise<HandlingOutcome>;
 }
 
-type Outcome = 'acknowledged' | 'stopped' | 'halted';
+/** How handling one event ended. */
+export type HandlingOutcome = 'handled' | 'skipped' | 'stopped' | 'halted';
 
 /** Creates worker `index` of a subscription. */
 export function createWorker(index: number, host: WorkerHost): Worker {
@@ -72,7 +73,7 @@ export function createWorker(index: number, host: WorkerHost): Worker {
       while (head < queue.length && !halted) {
         const delivery = queue[head] as Delivery;
         const outcome = await process(delivery);
-        if (outcome !== 'acknowledged') break;
+        if (outcome === 'stopped' || outcome === 'halted') break;
         queue[head] = undefined as unknown as Delivery;
         head++;
         if (head > 1024 && head * 2 > queue.length) {
@@ -93,7 +94,7 @@ export function createWorker(index: number, host: WorkerHost): Worker {
     return { handlerName: config.name, state, workerIndex: index, partition, app: host.appName };
   }
 
-  async function process(delivery: Delivery): Promise<Outcome> {
+  async function process(delivery: Delivery): Promise<HandlingOutcome> {
     const { event } = delivery;
     let partition = delivery.partition;
     let routingError = 'routingError' in delivery ? delivery.routingError : undefined;
@@ -119,7 +120,7 @@ export function createWorker(index: number, host: WorkerHost): Worker {
           telemetry.emit('handle:stop', { ...payload, durationMs: clock.now() - started });
         }
         host.acknowledge(event.eventNumber);
-        return 'acknowledged';
+        return 'handled';
       } catch (thrown) {
         error = thrown;
       }
@@ -145,7 +146,7 @@ export function createWorker(index: number, host: WorkerHost): Worker {
       if (decision.kind === 'skip') {
         await host.deadLetter({ handlerName: config.name, event, error: describeError(error), attempts: attempt });
         host.acknowledge(event.eventNumber);
-        return 'acknowledged';
+        return 'skipped';
       }
       host.stopHandler(decision.reason);
       return 'stopped';
@@ -206,9 +207,7 @@ export function createWorker(index: number, host: WorkerHost): Worker {
       halted = true;
       cancelDelay?.();
     },
-    async handleOnce(delivery) {
-      return (await process(delivery)) === 'acknowledged';
-    },
+    handleOnce: process,
   };
 }
 

@@ -1,0 +1,162 @@
+import { monotonicFactory } from 'ulid';
+import { systemClock } from '../clock.ts';
+import { HandlerConfigError } from '../errors.ts';
+import { normalizeEvents, validateStreamId } from '../events/validate.ts';
+import type { SubscriptionSettings } from '../handler/pump.ts';
+import { handlerScope } from '../handler/scope.ts';
+import { inMemoryStore } from '../store/memory.ts';
+import { resolveSupervisorOptions } from '../supervisor/spec.ts';
+import { startRootSupervisor, type RootSupervisor } from '../supervisor/runtime.ts';
+import { createTelemetry } from '../telemetry/emitter.ts';
+import { createConsistencyWaiter } from './consistency.ts';
+import { covers, resolveDispatchOptions } from './dispatch-options.ts';
+import type { HandlerInstance } from './handler-instance.ts';
+import { resolveAppOptions } from './options.ts';
+import { buildTree } from './tree.ts';
+import type { App, AppOptions } from './types.ts';
+
+/**
+ * Creates an app: a store, a root supervisor for its handlers, and dispatch.
+ * @example
+ * const app = createApp({ store: inMemoryStore() });
+ * await app.start([projector]);
+ * await app.dispatch('order-1', { type: 'OrderPlaced', data: { total: 42 } }, { consistency: 'strong' });
+ */
+export function createApp(options: AppOptions = {}): App {
+  const resolved = resolveAppOptions(options);
+  const { clock, name } = resolved;
+  const store = resolved.store ?? inMemoryStore({ clock });
+  const telemetry = createTelemetry();
+  const newId = monotonicFactory();
+  const appRef = {};
+  const instances = new Map<string, HandlerInstance>();
+  const settings: SubscriptionSettings = {
+    batchSize: resolved.batchSize,
+    pollMs: resolved.pollMs,
+    flushEvery: resolved.flushEvery,
+    flushAfterMs: resolved.flushAfterMs,
+    readAhead: resolved.batchSize * 2,
+  };
+  let head = 0;
+  let drainTimeoutMs = 10_000;
+  let root: RootSupervisor | undefined;
+  let started = false;
+  let stopping: Promise<void> | undefined;
+  let resolveDone: () => void = () => {};
+  let rejectDone: (error: unknown) => void = () => {};
+  const done = new Promise<void>((resolve, reject) => {
+    resolveDone = resolve;
+    rejectDone = reject;
+  });
+  done.catch(() => {});
+
+  const waiter = createConsistencyWaiter(store, clock, {
+    local: (handlerName) => instances.get(handlerName)?.position,
+  });
+
+  async function strongTargets(streamId: string, consistency: 'strong' | readonly string[]): Promise<string[]> {
+    const inside = handlerScope.getStore();
+    const self = inside !== undefined && inside.app === appRef ? inside.handlerName : undefined;
+    const remote = store.kind === 'memory' ? [] : await store.listHandlers();
+    if (consistency === 'strong') {
+      const names = new Set<string>();
+      for (const instance of instances.values()) {
+        if (instance.config.consistency === 'strong' && covers(instance.config.subscribeTo, streamId)) names.add(instance.config.name);
+      }
+      for (const record of remote) {
+        if (record.consistency === 'strong' && covers(record.subscribeTo, streamId)) names.add(record.name);
+      }
+      names.delete(self as string);
+      return [...names];
+    }
+    const subscriptions = new Map<string, string>();
+    for (const record of remote) subscriptions.set(record.name, record.subscribeTo);
+    for (const instance of instances.values()) subscriptions.set(instance.config.name, instance.config.subscribeTo);
+    const unknown = consistency.filter((handlerName) => !subscriptions.has(handlerName));
+    if (unknown.length > 0) {
+      throw new HandlerConfigError(`consistency names unknown handlers: ${unknown.map((n) => `"${n}"`).join(', ')}`, 'consistency');
+    }
+    return consistency.filter((handlerName) => handlerName !== self && covers(subscriptions.get(handlerName) as string, streamId));
+  }
+
+  const app: App = {
+    name,
+    done,
+    on: (event, listener) => telemetry.on(event, listener),
+    async start(children, supervisorOptions) {
+      if (started) throw new HandlerConfigError(`app "${name}" was already started`);
+      started = true;
+      const rootSpec = resolveSupervisorOptions(supervisorOptions, 'root');
+      await store.migrate();
+      const supervisorDeps = { clock, telemetry, app: name };
+      const tree = await buildTree(children, {
+        store,
+        supervisorDeps,
+        instanceDeps: {
+          store, clock, telemetry, appName: name, appRef, settings,
+          drainTimeoutMs: () => drainTimeoutMs,
+          head: () => head,
+          advanced: (handlerName, position) => waiter.advanced(handlerName, position),
+        },
+      });
+      for (const instance of tree.instances) instances.set(instance.config.name, instance);
+      root = startRootSupervisor(rootSpec, tree.factories, supervisorDeps);
+      root.done.then(resolveDone, rejectDone);
+      await root.start();
+    },
+    async dispatch(streamId, events, dispatchOptions) {
+      const stream = validateStreamId(streamId);
+      const opts = resolveDispatchOptions(dispatchOptions);
+      const targets = opts.consistency === 'eventual' ? [] : await strongTargets(stream, opts.consistency);
+      const result = await store.append({
+        streamId: stream,
+        events: normalizeEvents(events, newId),
+        expectedVersion: opts.expectedVersion,
+        transaction: opts.sql,
+      });
+      if (result.lastEventNumber > head) head = result.lastEventNumber;
+      if (targets.length > 0 && result.lastEventNumber > 0) await waiter.wait(targets, result.lastEventNumber, opts.timeoutMs);
+      return { events: result.events, duplicates: result.duplicates, lastEventNumber: result.lastEventNumber };
+    },
+    status() {
+      return [...instances.values()].map((instance) => instance.status());
+    },
+    async reset(handlerName) {
+      const instance = instances.get(handlerName);
+      if (instance === undefined) throw new HandlerConfigError(`no handler named "${handlerName}" in app "${name}"`, 'name');
+      await instance.reset();
+    },
+    stop(stopOptions) {
+      stopping ??= (async () => {
+        if (stopOptions?.timeoutMs !== undefined) drainTimeoutMs = stopOptions.timeoutMs;
+        await root?.stop();
+        waiter.close();
+        await store.close();
+        if (root === undefined) resolveDone();
+      })();
+      return stopping;
+    },
+    deadLetters(filter) {
+      return store.listDeadLetters({ handlerName: filter?.handler });
+    },
+    async replayDeadLetter(id) {
+      const deadLetter = await store.getDeadLetter(id);
+      if (deadLetter === undefined) throw new HandlerConfigError(`no dead letter with id "${id}"`, 'id');
+      const instance = instances.get(deadLetter.handlerName);
+      if (instance === undefined || !instance.running) {
+        throw new HandlerConfigError(`handler "${deadLetter.handlerName}" is not running in app "${name}"`, 'handler');
+      }
+      const outcome = await instance.replay(deadLetter.event);
+      if (outcome === 'handled' || outcome === 'skipped') await store.removeDeadLetter(id);
+      return outcome === 'halted' ? 'stopped' : outcome;
+    },
+    prune({ deadLettersOlderThan }) {
+      if (!(deadLettersOlderThan instanceof Date) || Number.isNaN(deadLettersOlderThan.getTime())) {
+        throw new HandlerConfigError('deadLettersOlderThan must be a valid Date', 'deadLettersOlderThan');
+      }
+      return store.pruneDeadLetters(deadLettersOlderThan);
+    },
+  };
+  return app;
+}
+

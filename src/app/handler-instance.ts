@@ -1,0 +1,140 @@
+import type { Clock } from '../clock.ts';
+import type { RecordedEvent } from '../events/types.ts';
+import type { SubscriptionSettings } from '../handler/pump.ts';
+import type { HandlerScope } from '../handler/scope.ts';
+import { createSubscription, type Subscription } from '../handler/subscription.ts';
+import type { HandlerConfig } from '../handler/types.ts';
+import type { HandlingOutcome } from '../handler/worker.ts';
+import type { EventStore } from '../store/types.ts';
+import type { ChildExit, ChildFactory, RestartType } from '../supervisor/types.ts';
+import type { Telemetry } from '../telemetry/emitter.ts';
+import type { HandlerStatus } from './types.ts';
+
+/** What every handler of an app shares. */
+export interface InstanceDeps {
+  readonly store: EventStore;
+  readonly clock: Clock;
+  readonly telemetry: Telemetry;
+  readonly appName: string;
+  readonly appRef: object;
+  readonly settings: SubscriptionSettings;
+  /** Current drain timeout (set by `app.stop`). */
+  drainTimeoutMs(): number;
+  /** The highest event number the app knows of. */
+  head(): number;
+  /** A handler's low-water mark moved. */
+  advanced(name: string, position: number): void;
+}
+
+/**
+ * One handler of an app across all its runs: the supervisor's child (a stable wrapper whose runs are
+ * subscriptions), the source of its status, and the target of reset and replay.
+ */
+export interface HandlerInstance {
+  readonly config: HandlerConfig;
+  readonly factory: ChildFactory;
+  /** The low-water mark of the current run, else the last one known. */
+  readonly position: number;
+  readonly running: boolean;
+  status(): HandlerStatus;
+  reset(): Promise<void>;
+  replay(event: RecordedEvent): Promise<HandlingOutcome>;
+}
+
+/** Creates the instance of a validated handler config. */
+export function createHandlerInstance(config: HandlerConfig, restart: RestartType, deps: InstanceDeps): HandlerInstance {
+  const scope: HandlerScope = { app: deps.appRef, handlerName: config.name };
+  let current: Subscription | undefined;
+  let starts = 0;
+  let position = 0;
+  let state = 'stopped';
+  let lastError: HandlerStatus['lastError'];
+  let reportExit: (exit: ChildExit) => void = () => {};
+
+  function run(): Subscription {
+    const subscription = createSubscription({
+      config,
+      store: deps.store,
+      clock: deps.clock,
+      telemetry: deps.telemetry,
+      appName: deps.appName,
+      scope,
+      settings: deps.settings,
+      drainTimeoutMs: deps.drainTimeoutMs(),
+      onExit: (exit) => {
+        if (current === subscription) reportExit(exit);
+      },
+      onAdvance: (next) => {
+        if (current !== subscription) return;
+        position = next;
+        deps.advanced(config.name, next);
+      },
+      onError: (error) => {
+        lastError = { message: error instanceof Error ? error.message : String(error), at: new Date(deps.clock.now()) };
+      },
+      onState: (next) => {
+        if (current === subscription) state = next;
+      },
+    });
+    current = subscription;
+    state = subscription.state;
+    return subscription;
+  }
+
+  const factory: ChildFactory = {
+    name: config.name,
+    restart,
+    create(onExit) {
+      starts++;
+      if (starts > 1) state = 'restarting';
+      reportExit = onExit;
+      return {
+        start: () => run().start(),
+        stop: async () => {
+          reportExit = () => {};
+          await current?.stop(deps.drainTimeoutMs());
+        },
+      };
+    },
+  };
+
+  return {
+    config,
+    factory,
+    get position() {
+      return current?.position ?? position;
+    },
+    get running() {
+      return current !== undefined && (current.state === 'live' || current.state === 'catching_up');
+    },
+    status() {
+      const cursor = current?.position ?? position;
+      const head = Math.max(deps.head(), current?.head ?? 0);
+      return {
+        name: config.name,
+        state,
+        cursor,
+        lag: Math.max(0, head - cursor),
+        workers: config.concurrency,
+        restarts: Math.max(0, starts - 1),
+        lastError,
+      };
+    },
+    async reset() {
+      const previous = current;
+      const wasRunning = previous !== undefined && previous.state !== 'stopped' && previous.state !== 'failed';
+      await previous?.stop(deps.drainTimeoutMs());
+      await config.beforeReset?.();
+      const record = await deps.store.resetCursor(config.name);
+      position = record.cursor.position;
+      deps.advanced(config.name, position);
+      if (!wasRunning || previous === undefined) return;
+      // The supervisor keeps the same child; a fresh run replaces the stopped one and reports exits to it.
+      await run().start();
+    },
+    async replay(event) {
+      if (current === undefined) return 'halted';
+      return current.replay(event);
+    },
+  };
+}

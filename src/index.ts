@@ -1,0 +1,137 @@
+/**
+ * herald: supervised, durable event handlers on PostgreSQL, modeled on Elixir's Commanded.
+ *
+ * @example
+ * import { createApp, defineHandler, inMemoryStore } from 'herald';
+ *
+ * const projector = defineHandler({
+ *   name: 'OrderProjector',
+ *   consistency: 'strong',
+ *   async handle(event) { console.log(event.type, event.data); },
+ * });
+ * const app = createApp({ store: inMemoryStore() });
+ * await app.start([projector]);
+ * await app.dispatch('order-1', { type: 'OrderPlaced', data: { total: 42 } }, { consistency: 'strong' });
+ * await app.stop();
+ *
+ * @packageDocumentation
+ */
+
+/**
+ * Creates an app: handlers under a root supervisor, dispatch, status and telemetry over one store.
+ * @example
+ * const app = createApp({ store: inMemoryStore(), name: 'shop' });
+ */
+export { createApp } from './app/create-app.ts';
+/** Types of the app: options, dispatch options and result, handler status. */
+export type { App, AppOptions, DispatchOptions, DispatchResult, HandlerStatus } from './app/types.ts';
+
+/**
+ * Defines a named handler; validates the options at once (`HandlerConfigError`).
+ * @example
+ * const mailer = defineHandler({ name: 'Mailer', startFrom: 'current', async handle(event) { await send(event) } });
+ */
+export { defineHandler } from './handler/define.ts';
+/**
+ * Error actions returned by a handler's `error` callback: `retry(context?)`, `retry(delayMs, context?)`, `skip()`, `stop(reason?)`.
+ * @example
+ * error(err, event, failure) { return failure.attempt < 3 ? retry(100 * failure.attempt) : skip(); }
+ */
+export { retry, skip, stop } from './handler/actions.ts';
+/**
+ * A ready `error` callback with capped exponential backoff and jitter, then `'skip'` or `'stop'`.
+ * @example
+ * defineHandler({ name: 'Sync', handle, error: backoff({ maxAttempts: 5, baseMs: 100, maxMs: 5000, then: 'skip' }) });
+ */
+export { backoff } from './handler/backoff.ts';
+/** Handler types: options, config, contexts, error actions. */
+export type {
+  ErrorAction,
+  FailureContext,
+  HandlerConfig,
+  HandlerConsistency,
+  HandlerContext,
+  HandlerDefinition,
+  HandlerOptions,
+  HandlerOverrides,
+  PartitionKey,
+  StartContext,
+  StartFrom,
+  StopAction,
+} from './handler/types.ts';
+
+/**
+ * Groups children under a restart strategy and intensity.
+ * @example
+ * supervisor({ name: 'projections', strategy: 'one_for_all', children: [a, b] });
+ */
+export { supervisor } from './supervisor/spec.ts';
+/** Supervisor types. */
+export type { ChildSpec, RestartStrategy, RestartType, SupervisorOptions, SupervisorSpec } from './supervisor/types.ts';
+
+/**
+ * The embedded in-memory store: the default for demos and unit tests.
+ * @example
+ * const app = createApp({ store: inMemoryStore() });
+ */
+export { inMemoryStore } from './store/memory.ts';
+/** Store types, for writing or wrapping a store. */
+export type {
+  AppendRequest,
+  AppendResult,
+  CursorState,
+  DeadLetter,
+  EventStore,
+  HandlerRecord,
+  HandlerRegistration,
+  ReadRequest,
+  ReadResult,
+} from './store/types.ts';
+
+/** Event types. */
+export type { EventData, ExpectedVersion, RecordedEvent } from './events/types.ts';
+
+/**
+ * herald's errors: one base class with a stable `code`, one subclass per code.
+ * @example
+ * if (err instanceof WrongExpectedVersionError) { ... }
+ */
+export {
+  ConsistencyTimeoutError,
+  HandlerConfigError,
+  HandlerTimeoutError,
+  HeraldError,
+  InvalidEventError,
+  StoreError,
+  SupervisorError,
+  WrongExpectedVersionError,
+} from './errors.ts';
+/** The stable codes of herald's errors. */
+export type { HeraldErrorCode } from './errors.ts';
+
+/**
+ * Injected time: the system clock and a manual clock for tests.
+ * @example
+ * const clock = manualClock(); const app = createApp({ clock }); clock.advance(1000);
+ */
+export { manualClock, systemClock } from './clock.ts';
+/** Clock types. */
+export type { Clock, ManualClock } from './clock.ts';
+
+/**
+ * The `diagnostics_channel` herald publishes a telemetry event on (`herald:<name>`).
+ * @example
+ * diagnosticsChannel.subscribe(telemetryChannel('handle:exception').name, (payload) => log(payload));
+ */
+export { telemetryChannel } from './telemetry/emitter.ts';
+/** Telemetry payload types, by event name. */
+export type {
+  HandleExceptionPayload,
+  HandleStartPayload,
+  HandleStopPayload,
+  HandlerStatePayload,
+  SupervisorGiveUpPayload,
+  SupervisorRestartPayload,
+  TelemetryEventName,
+  TelemetryEvents,
+} from './telemetry/types.ts';
