@@ -45,6 +45,14 @@ export interface SupervisorGiveUpPayload {
   readonly reason: unknown;
 }
 
+/** Payload of `supervisor:stop_error`: a child's `stop()` failed while its supervisor stopped it (the error is swallowed). */
+export interface SupervisorStopErrorPayload {
+  readonly app: string;
+  readonly supervisor: string;
+  readonly child: string;
+  readonly error: unknown;
+}
+
 /** Payload of `store:lag`: the PostgreSQL store sees readers held back (e.g. a long transaction). */
 export interface StoreWarningPayload {
   readonly app: string;
@@ -60,6 +68,7 @@ export interface TelemetryEvents {
   'handler:state': HandlerStatePayload;
   'supervisor:restart': SupervisorRestartPayload;
   'supervisor:giveup': SupervisorGiveUpPayload;
+  'supervisor:stop_error': SupervisorStopErrorPayload;
   'store:warning': StoreWarningPayload;
 }
 
