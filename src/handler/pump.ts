@@ -1,6 +1,7 @@
 import type { Clock, TimerHandle } from '../clock.ts';
 import type { RecordedEvent } from '../events/types.ts';
-import type { CursorState, EventStore } from '../store/types.ts';
+import { HandlerConfigError } from '../errors.ts';
+import type { CursorState, EventStore, StoreTransaction } from '../store/types.ts';
 import type { Telemetry } from '../telemetry/emitter.ts';
 import { createAckTracker } from './ack-tracker.ts';
 import { createCursorFlusher } from './cursor-flusher.ts';
@@ -83,7 +84,7 @@ export function createPump(deps: PumpDeps): Pump {
 
   const flusher = createCursorFlusher({
     clock,
-    everyEvents: config.consistency === 'strong' ? 1 : settings.flushEvery,
+    everyEvents: config.transactional ? Number.POSITIVE_INFINITY : config.consistency === 'strong' ? 1 : settings.flushEvery,
     afterMs: config.consistency === 'strong' ? 0 : settings.flushAfterMs,
     snapshot: () => tracker.snapshot(),
     save: (state) => store.saveCursor(config.name, state),
@@ -97,14 +98,42 @@ export function createPump(deps: PumpDeps): Pump {
       appName: deps.appName,
       clock,
       telemetry: deps.telemetry,
-      deadLetter: async (deadLetter) => {
-        await store.addDeadLetter(deadLetter);
-      },
+      store,
       acknowledge,
+      commitInTransaction,
       stopHandler: (reason) => signals.stopRequested(reason),
       recordError: (error) => signals.failure(error),
     }),
   );
+
+  /** Serializes the cursor write and commit of transactional batches, so no batch overwrites another's acks. */
+  let commitTurn: Promise<void> = Promise.resolve();
+  let transactionFailed = false;
+
+  async function commitInTransaction(work: (tx: StoreTransaction) => Promise<number[]>): Promise<void> {
+    if (store.transaction === undefined) throw new HandlerConfigError(`the ${store.kind} store has no transactions`, 'transactional');
+    let release: () => void = () => {};
+    let moved = false;
+    try {
+      await store.transaction(async (tx) => {
+        const acknowledged = await work(tx);
+        const previous = commitTurn;
+        commitTurn = new Promise((resolve) => (release = resolve));
+        await previous;
+        // Acks of a batch whose commit failed are in the tracker: no later batch may save them.
+        if (transactionFailed) throw new HandlerConfigError('an earlier transactional batch failed to commit');
+        for (const eventNumber of acknowledged) if (tracker.ack(eventNumber)) moved = true;
+        await tx.saveCursor(config.name, tracker.snapshot());
+      });
+    } catch (error) {
+      transactionFailed = true;
+      throw error;
+    } finally {
+      release();
+    }
+    if (moved) signals.advanced(tracker.position);
+    if (tracker.pending < settings.readAhead) wake();
+  }
 
   function acknowledge(eventNumber: number): void {
     if (tracker.ack(eventNumber)) signals.advanced(tracker.position);
@@ -199,6 +228,8 @@ export function createPump(deps: PumpDeps): Pump {
 
   async function saveFinalCursor(): Promise<void> {
     flusher.close();
+    // A transactional handler's cursor is saved with each committed batch, and only there.
+    if (config.transactional) return;
     try {
       await flusher.flush();
     } catch (error) {

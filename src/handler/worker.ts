@@ -1,12 +1,15 @@
 import type { Clock, TimerHandle } from '../clock.ts';
-import type { RecordedEvent } from '../events/types.ts';
-import type { NewDeadLetter } from '../store/types.ts';
+import type { EventStore, StoreTransaction } from '../store/types.ts';
 import type { Telemetry } from '../telemetry/emitter.ts';
-import { telemetryAction, type FailureDecision } from './decide.ts';
-import { routeFailure } from './failure.ts';
-import { invokeHandle, isPromiseLike, stateFromResult } from './invoke.ts';
+import { directRun, handleEvent, type Delivery, type EventResult, type HandleEnv, type RetryState } from './handle-event.ts';
+import { invokeHandle } from './invoke.ts';
 import type { HandlerScope } from './scope.ts';
-import type { HandlerConfig, HandlerContext, PartitionKey } from './types.ts';
+import type { HandlerConfig } from './types.ts';
+
+export type { Delivery } from './handle-event.ts';
+
+/** How a replayed event ended. */
+export type HandlingOutcome = 'handled' | 'skipped' | 'stopped' | 'halted';
 
 /** What a worker needs from the subscription that owns it. */
 export interface WorkerHost {
@@ -15,21 +18,18 @@ export interface WorkerHost {
   readonly appName: string;
   readonly clock: Clock;
   readonly telemetry: Telemetry;
-  /** Records a skipped event; resolves once it is stored. */
-  deadLetter(deadLetter: NewDeadLetter): Promise<void>;
-  /** The event is handled (or skipped): count it towards the cursor. */
+  readonly store: EventStore;
+  /** Plain handlers: the event is handled (or skipped); count it towards the cursor. */
   acknowledge(eventNumber: number): void;
-  /** `error()` decided to stop the handler. */
+  /**
+   * Transactional handlers: runs `work` in one store transaction that also saves the cursor with the events
+   * `work` returns as acknowledged; they count only once it committed.
+   */
+  commitInTransaction(work: (tx: StoreTransaction) => Promise<number[]>): Promise<void>;
+  /** `error()` decided to stop the handler, or the store failed under a transactional batch. */
   stopHandler(reason: unknown): void;
   /** Remembers the latest failure for `status().lastError`. */
   recordError(error: unknown): void;
-}
-
-/** One event queued for a worker; `routingError` is set when `partitionBy` threw for it. */
-export interface Delivery {
-  readonly event: RecordedEvent;
-  readonly partition: PartitionKey | undefined;
-  readonly routingError?: unknown;
 }
 
 /** A worker: handles its queue one event at a time, in order, routing failures through `error`. */
@@ -37,8 +37,6 @@ export interface Worker {
   readonly index: number;
   /** Queues an event and makes sure the worker runs. */
   push(delivery: Delivery): void;
-  /** Events queued or in progress. */
-  readonly backlog: number;
   /** Resolves once the queue is empty and nothing runs (or the worker halted). */
   idle(): Promise<void>;
   /** Stops after the event in progress; cancels a pending retry delay; queued events stay unhandled. */
@@ -47,133 +45,111 @@ export interface Worker {
   handleOnce(delivery: Delivery): Promise<HandlingOutcome>;
 }
 
-/** How handling one event ended. */
-export type HandlingOutcome = 'handled' | 'skipped' | 'stopped' | 'halted';
+/** Events per transaction of a `transactional` handler, and the longest a batch keeps adding events. */
+const TX_BATCH_EVENTS = 100;
+const TX_BATCH_MS = 50;
+const FIRST_TRY: RetryState = { attempt: 0, context: {} };
 
 /** Creates worker `index` of a subscription. */
 export function createWorker(index: number, host: WorkerHost): Worker {
-  const { config, clock, telemetry } = host;
+  const { config, clock } = host;
   const queue: Delivery[] = [];
   let head = 0;
   let running = false;
   let halted = false;
-  let state: unknown = config.state;
+  let retryState = FIRST_TRY;
   let idleWaiters: (() => void)[] = [];
   let cancelDelay: (() => void) | undefined;
 
-  function settleIdle(): void {
-    const waiters = idleWaiters;
-    idleWaiters = [];
-    for (const resolve of waiters) resolve();
-  }
+  const env: HandleEnv = {
+    config, scope: host.scope, appName: host.appName, clock, telemetry: host.telemetry, workerIndex: index,
+    state: config.state,
+    halted: () => halted,
+    run: directRun({ config, scope: host.scope, clock }),
+    sql: undefined,
+    deadLetter: async (deadLetter) => void (await host.store.addDeadLetter(deadLetter)),
+    recordError: host.recordError,
+  };
 
   async function run(): Promise<void> {
     running = true;
     try {
-      while (head < queue.length && !halted) {
-        const delivery = queue[head] as Delivery;
-        const outcome = await process(delivery);
-        if (outcome === 'stopped' || outcome === 'halted') break;
-        queue[head] = undefined as unknown as Delivery;
-        head++;
-        if (head > 1024 && head * 2 > queue.length) {
-          queue.splice(0, head);
-          head = 0;
-        }
-      }
+      if (config.transactional) await runTransactional();
+      else await runPlain();
     } catch (error) {
-      // Only a store failure while recording a dead letter gets here: the handler cannot go on safely.
+      // A store failure while recording a dead letter or committing: the handler cannot go on safely.
       host.stopHandler(error);
     } finally {
       running = false;
-      settleIdle();
+      const waiters = idleWaiters;
+      idleWaiters = [];
+      for (const resolve of waiters) resolve();
     }
   }
 
-  function context(partition: PartitionKey | undefined): HandlerContext {
-    return { handlerName: config.name, state, workerIndex: index, partition, app: host.appName };
+  async function runPlain(): Promise<void> {
+    while (head < queue.length && !halted) {
+      const result = await handleEvent(queue[head] as Delivery, env, retryState);
+      if (result.kind === 'handled' || result.kind === 'skipped') {
+        host.acknowledge((queue[head] as Delivery).event.eventNumber);
+        advance(1);
+      } else if (!(await settle(result))) return;
+    }
   }
 
-  async function process(delivery: Delivery): Promise<HandlingOutcome> {
-    const { event } = delivery;
-    let partition = delivery.partition;
-    let routingError = 'routingError' in delivery ? delivery.routingError : undefined;
-    let hasRoutingError = 'routingError' in delivery;
-    let attempt = 0;
-    let failureContext: Record<string, unknown> = {};
-    for (;;) {
-      if (halted) return 'halted';
-      const started = clock.now();
-      const ctx = context(partition);
-      if (telemetry.hasListeners('handle:start')) {
-        telemetry.emit('handle:start', { app: host.appName, handlerName: config.name, workerIndex: index, event, state });
-      }
-      let error: unknown;
-      try {
-        if (hasRoutingError) throw routingError;
-        let result = invokeHandle(config, host.scope, clock, event, ctx);
-        if (isPromiseLike(result)) result = await result;
-        const next = stateFromResult(result);
-        if (next !== undefined) state = next.state;
-        if (telemetry.hasListeners('handle:stop')) {
-          const payload = { app: host.appName, handlerName: config.name, workerIndex: index, event, state };
-          telemetry.emit('handle:stop', { ...payload, durationMs: clock.now() - started });
+  async function runTransactional(): Promise<void> {
+    while (head < queue.length && !halted) {
+      let outcome: EventResult | undefined;
+      let handled = 0;
+      await host.commitInTransaction(async (tx) => {
+        const txEnv: HandleEnv = Object.assign(Object.create(env) as HandleEnv, {
+          sql: tx.sql,
+          run: (event: Delivery['event'], ctx: Parameters<HandleEnv['run']>[1]) =>
+            tx.savepoint((savepoint) => invokeHandle(config, host.scope, clock, event, { ...ctx, sql: savepoint }) as Promise<unknown>),
+          deadLetter: async (deadLetter: Parameters<HandleEnv['deadLetter']>[0]) => void (await tx.addDeadLetter(deadLetter)),
+        });
+        const started = clock.now();
+        const acknowledged: number[] = [];
+        while (head + handled < queue.length && handled < TX_BATCH_EVENTS && clock.now() - started < TX_BATCH_MS) {
+          const delivery = queue[head + handled] as Delivery;
+          const result = await handleEvent(delivery, txEnv, retryState);
+          env.state = txEnv.state;
+          if (result.kind !== 'handled' && result.kind !== 'skipped') {
+            outcome = result;
+            break;
+          }
+          retryState = FIRST_TRY;
+          acknowledged.push(delivery.event.eventNumber);
+          handled++;
         }
-        host.acknowledge(event.eventNumber);
-        return 'handled';
-      } catch (thrown) {
-        error = thrown;
-      }
-      attempt++;
-      host.recordError(error);
-      const decision = await routeFailure(config, error, event, {
-        attempt,
-        context: failureContext,
-        error,
-        handlerName: config.name,
-        state,
-        event,
+        return acknowledged;
       });
-      emitException(event, started, error, attempt, decision);
-      if (decision.kind === 'retry') {
-        failureContext = decision.context;
-        if (decision.delayMs > 0 && !(await delay(decision.delayMs))) return 'halted';
-        if (hasRoutingError) {
-          ({ partition, routingError, hasRoutingError } = reroute(event, ctx));
-        }
-        continue;
-      }
-      if (decision.kind === 'skip') {
-        await host.deadLetter({ handlerName: config.name, event, error: describeError(error), attempts: attempt });
-        host.acknowledge(event.eventNumber);
-        return 'skipped';
-      }
-      host.stopHandler(decision.reason);
-      return 'stopped';
+      advance(handled);
+      if (outcome !== undefined && !(await settle(outcome))) return;
     }
   }
 
-  function reroute(event: RecordedEvent, ctx: HandlerContext) {
-    try {
-      return { partition: config.partitionBy?.(event, ctx), routingError: undefined, hasRoutingError: false };
-    } catch (error) {
-      return { partition: undefined, routingError: error, hasRoutingError: true };
+  /** Acts on a result that is not an acknowledgement; returns whether the worker goes on. */
+  async function settle(result: EventResult): Promise<boolean> {
+    if (result.kind === 'stopped') {
+      host.stopHandler(result.reason);
+      return false;
     }
+    if (result.kind === 'delay') {
+      retryState = result.retry;
+      return delay(result.delayMs);
+    }
+    return false;
   }
 
-  function emitException(event: RecordedEvent, started: number, error: unknown, attempt: number, decision: FailureDecision): void {
-    if (!telemetry.hasListeners('handle:exception')) return;
-    telemetry.emit('handle:exception', {
-      app: host.appName,
-      handlerName: config.name,
-      workerIndex: index,
-      event,
-      state,
-      durationMs: clock.now() - started,
-      error,
-      attempt,
-      action: telemetryAction(decision),
-    });
+  function advance(count: number): void {
+    for (let i = 0; i < count; i++) queue[head + i] = undefined as unknown as Delivery;
+    head += count;
+    retryState = FIRST_TRY;
+    if (head > 1024 && head * 2 > queue.length) {
+      queue.splice(0, head);
+      head = 0;
+    }
   }
 
   function delay(ms: number): Promise<boolean> {
@@ -196,23 +172,24 @@ export function createWorker(index: number, host: WorkerHost): Worker {
       queue.push(delivery);
       if (!running && !halted) void run();
     },
-    get backlog() {
-      return queue.length - head;
-    },
     idle() {
-      if (!running || halted) return running ? new Promise((resolve) => idleWaiters.push(resolve)) : Promise.resolve();
-      return new Promise((resolve) => idleWaiters.push(resolve));
+      return running ? new Promise((resolve) => idleWaiters.push(resolve)) : Promise.resolve();
     },
     halt() {
       halted = true;
       cancelDelay?.();
     },
-    handleOnce: process,
+    async handleOnce(delivery) {
+      let from = FIRST_TRY;
+      for (;;) {
+        const result = await handleEvent(delivery, env, from);
+        if (result.kind !== 'delay') {
+          if (result.kind === 'stopped') host.stopHandler(result.reason);
+          return result.kind;
+        }
+        from = result.retry;
+        if (!(await delay(result.delayMs))) return 'halted';
+      }
+    },
   };
-}
-
-/** The serializable part of an error, for dead letters. */
-export function describeError(error: unknown): { message: string; stack?: string } {
-  if (error instanceof Error) return error.stack === undefined ? { message: error.message } : { message: error.message, stack: error.stack };
-  return { message: String(error) };
 }

@@ -1,0 +1,138 @@
+import type { TransactionSql } from 'postgres';
+import type { Clock } from '../clock.ts';
+import type { RecordedEvent } from '../events/types.ts';
+import type { NewDeadLetter } from '../store/types.ts';
+import type { Telemetry } from '../telemetry/emitter.ts';
+import { telemetryAction, type FailureDecision } from './decide.ts';
+import { routeFailure } from './failure.ts';
+import { invokeHandle, isPromiseLike, stateFromResult } from './invoke.ts';
+import type { HandlerScope } from './scope.ts';
+import type { HandlerConfig, HandlerContext, PartitionKey } from './types.ts';
+
+/** One event queued for a worker; `routingError` is set when `partitionBy` threw for it. */
+export interface Delivery {
+  readonly event: RecordedEvent;
+  readonly partition: PartitionKey | undefined;
+  readonly routingError?: unknown;
+}
+
+/** Where a retried event stands: failures so far and the context of the last `retry`. */
+export interface RetryState {
+  readonly attempt: number;
+  readonly context: Record<string, unknown>;
+}
+
+/** How handling one event ended. `delay`: retry after `delayMs`, which the caller waits for. */
+export type EventResult =
+  | { readonly kind: 'handled' | 'skipped' | 'halted' }
+  | { readonly kind: 'stopped'; readonly reason: unknown }
+  | { readonly kind: 'delay'; readonly delayMs: number; readonly retry: RetryState };
+
+/** What handling needs from the worker running it. */
+export interface HandleEnv {
+  readonly config: HandlerConfig;
+  readonly scope: HandlerScope;
+  readonly appName: string;
+  readonly clock: Clock;
+  readonly telemetry: Telemetry;
+  readonly workerIndex: number;
+  /** The worker's current state. */
+  state: unknown;
+  /** Whether the worker was told to halt. */
+  halted(): boolean;
+  /** Runs `handle`: directly, or inside a savepoint of a transaction (`sql` set in the context). */
+  run(event: RecordedEvent, ctx: HandlerContext): unknown;
+  /** The transaction handed to `handle` as `ctx.sql`, if any. */
+  readonly sql: TransactionSql | undefined;
+  deadLetter(deadLetter: NewDeadLetter): Promise<void>;
+  recordError(error: unknown): void;
+}
+
+const FIRST_TRY: RetryState = { attempt: 0, context: {} };
+
+/**
+ * Handles one event, routing each failure through `error()`: immediate retries loop here; a delayed retry,
+ * skip (dead letter recorded) or stop is returned to the caller. The event's acknowledgement is the caller's.
+ */
+export async function handleEvent(delivery: Delivery, env: HandleEnv, from: RetryState = FIRST_TRY): Promise<EventResult> {
+  const { event } = delivery;
+  const { config, telemetry } = env;
+  let route = { partition: delivery.partition, failed: 'routingError' in delivery, routingError: delivery.routingError };
+  let attempt = from.attempt;
+  let context = from.context;
+  if (attempt > 0 && route.failed) route = reroute(config, event, contextFor(env, undefined));
+  for (;;) {
+    if (env.halted()) return { kind: 'halted' };
+    const started = env.clock.now();
+    const ctx = contextFor(env, route.partition);
+    if (telemetry.hasListeners('handle:start')) telemetry.emit('handle:start', basePayload(env, event));
+    let error: unknown;
+    try {
+      if (route.failed) throw route.routingError;
+      let result = env.run(event, ctx);
+      if (isPromiseLike(result)) result = await result;
+      const next = stateFromResult(result);
+      if (next !== undefined) env.state = next.state;
+      if (telemetry.hasListeners('handle:stop')) {
+        telemetry.emit('handle:stop', { ...basePayload(env, event), durationMs: env.clock.now() - started });
+      }
+      return { kind: 'handled' };
+    } catch (thrown) {
+      error = thrown;
+    }
+    attempt++;
+    env.recordError(error);
+    const failure = { attempt, context, error, handlerName: config.name, state: env.state, event };
+    const decision = await routeFailure(config, error, event, failure);
+    emitException(env, event, started, error, attempt, decision);
+    if (decision.kind === 'stop') return { kind: 'stopped', reason: decision.reason };
+    if (decision.kind === 'skip') {
+      await env.deadLetter({ handlerName: config.name, event, error: describeError(error), attempts: attempt });
+      return { kind: 'skipped' };
+    }
+    context = decision.context;
+    if (decision.delayMs > 0) return { kind: 'delay', delayMs: decision.delayMs, retry: { attempt, context } };
+    if (route.failed) route = reroute(config, event, ctx);
+  }
+}
+
+/** Runs `handle` as configured: in the handler's async scope, with its timeout. */
+export function directRun(env: Pick<HandleEnv, 'config' | 'scope' | 'clock'>) {
+  return (event: RecordedEvent, ctx: HandlerContext): unknown => invokeHandle(env.config, env.scope, env.clock, event, ctx);
+}
+
+function contextFor(env: HandleEnv, partition: PartitionKey | undefined): HandlerContext {
+  const ctx: HandlerContext = {
+    handlerName: env.config.name, state: env.state, workerIndex: env.workerIndex, partition, app: env.appName,
+  };
+  return env.sql === undefined ? ctx : { ...ctx, sql: env.sql };
+}
+
+function reroute(config: HandlerConfig, event: RecordedEvent, ctx: HandlerContext) {
+  try {
+    return { partition: config.partitionBy?.(event, ctx), failed: false, routingError: undefined as unknown };
+  } catch (routingError) {
+    return { partition: undefined, failed: true, routingError };
+  }
+}
+
+function basePayload(env: HandleEnv, event: RecordedEvent) {
+  return { app: env.appName, handlerName: env.config.name, workerIndex: env.workerIndex, event, state: env.state };
+}
+
+function emitException(env: HandleEnv, event: RecordedEvent, started: number, error: unknown, attempt: number, decision: FailureDecision): void {
+  if (!env.telemetry.hasListeners('handle:exception')) return;
+  env.telemetry.emit('handle:exception', {
+    ...basePayload(env, event),
+    durationMs: env.clock.now() - started,
+    error,
+    attempt,
+    action: telemetryAction(decision),
+  });
+}
+
+/** The serializable part of an error, for dead letters. */
+export function describeError(error: unknown): { message: string; stack?: string } {
+  if (error instanceof Error) return error.stack === undefined ? { message: error.message } : { message: error.message, stack: error.stack };
+  return { message: String(error) };
+}
