@@ -50,7 +50,7 @@ export function supervisor(options: SupervisorDefinition): SupervisorSpec {
       );
     }
   });
-  const restart: unknown = options.restart ?? defaults.restart;
+  const restart: unknown = options.restart === undefined ? defaults.restart : options.restart;
   if (!restartTypes.includes(restart as RestartType)) {
     throw new HandlerConfigError(
       `supervisor${where}: restart must be one of ${restartTypes.join(', ')}, got ${describe(restart)}`,
@@ -84,19 +84,19 @@ function resolve(
     }
   }
   const given = options as Record<string, unknown>;
-  const name = given.name ?? defaultName;
+  const name = given.name === undefined ? defaultName : given.name;
   if (typeof name !== 'string' || name.trim() === '') {
     throw new HandlerConfigError(`${where}: name must be a non-empty string, got ${describe(name)}`, 'name');
   }
-  const strategy = given.strategy ?? defaults.strategy;
+  const strategy = given.strategy === undefined ? defaults.strategy : given.strategy;
   if (!strategies.includes(strategy as RestartStrategy)) {
     throw new HandlerConfigError(`${where}: strategy must be one of ${strategies.join(', ')}, got ${describe(strategy)}`, 'strategy');
   }
-  const maxRestarts = given.maxRestarts ?? defaults.maxRestarts;
+  const maxRestarts = given.maxRestarts === undefined ? defaults.maxRestarts : given.maxRestarts;
   if (typeof maxRestarts !== 'number' || !Number.isInteger(maxRestarts) || maxRestarts < 0) {
     throw new HandlerConfigError(`${where}: maxRestarts must be a non-negative integer, got ${describe(maxRestarts)}`, 'maxRestarts');
   }
-  const withinMs = given.withinMs ?? defaults.withinMs;
+  const withinMs = given.withinMs === undefined ? defaults.withinMs : given.withinMs;
   if (typeof withinMs !== 'number' || !Number.isFinite(withinMs) || withinMs <= 0) {
     throw new HandlerConfigError(`${where}: withinMs must be a positive finite number, got ${describe(withinMs)}`, 'withinMs');
   }
