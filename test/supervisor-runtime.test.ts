@@ -475,6 +475,21 @@ describe('supervisor runtime: nesting', () => {
     assert.deepEqual(w.log.slice(-3), ['stop z#2', 'stop y#2', 'stop x#1']);
   });
 
+  it('keeps counting a child\'s restarts across restarts of its supervisor', async () => {
+    const w = world();
+    const y = w.child('y');
+    const inner = supervisorFactory(spec({ name: 'inner', maxRestarts: 1 }), [y], w.deps);
+    const { process } = run(w, { name: 'outer' }, [inner]);
+    await process.start();
+    for (const reason of ['1', '2', '3']) {
+      y.last().crash(reason);
+      await flush();
+    }
+    assert.deepEqual(w.restarts.map((r) => [r.supervisor, r.child, r.restarts]), [
+      ['inner', 'y', 1], ['outer', 'inner', 1], ['inner', 'y', 2],
+    ]);
+  });
+
   it('a nested supervisor that gives up while starting counts as a failed start of that child', async () => {
     const w = world();
     const y = w.child('y', { start: (n) => (n === 1 ? Promise.reject(new Error('cold start')) : undefined) });

@@ -23,7 +23,6 @@ interface Slot {
   started: boolean;
   /** A temporary child that ended: dropped, as OTP does. */
   gone: boolean;
-  restarts: number;
 }
 
 interface Failure {
@@ -38,15 +37,18 @@ interface Failure {
  *
  * `start()` rejects with the last failure reason when the supervisor gives up while starting its children;
  * after a successful start, giving up calls `onExit` instead. `stop()` never calls `onExit`.
+ * `restartCounts` (child name to restarts so far) outlives this process, so counts stay totals when the
+ * supervisor itself is restarted.
  */
 export function createSupervisorProcess(
   spec: ResolvedSupervisorOptions,
   factories: readonly ChildFactory[],
   deps: SupervisorDeps,
   onExit: (exit: ChildExit) => void,
+  restartCounts: Map<string, number> = new Map(),
 ): ChildProcess {
   const slots: Slot[] = factories.map((factory) => ({
-    factory, instance: 0, process: undefined, running: false, started: false, gone: false, restarts: 0,
+    factory, instance: 0, process: undefined, running: false, started: false, gone: false,
   }));
   let phase: 'idle' | 'starting' | 'running' | 'failed' = 'idle';
   let stopping = false;
@@ -105,9 +107,10 @@ export function createSupervisorProcess(
     for (const slot of targets) {
       if (stopping || failed()) return undefined;
       if (slot.started) {
-        slot.restarts++;
+        const restarts = (restartCounts.get(slot.factory.name) ?? 0) + 1;
+        restartCounts.set(slot.factory.name, restarts);
         deps.telemetry.emit('supervisor:restart', {
-          app: deps.app, supervisor: spec.name, child: slot.factory.name, reason, restarts: slot.restarts,
+          app: deps.app, supervisor: spec.name, child: slot.factory.name, reason, restarts,
         });
       }
       const failure = await startSlot(slot);

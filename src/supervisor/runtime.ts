@@ -17,8 +17,8 @@ export interface RootSupervisor {
 
 /**
  * Turns a supervisor and its children's factories into a factory, so that it can be the child of another
- * supervisor. Each `create` runs a fresh supervisor (empty restart history); when it gives up, it stops its
- * children and reports an abnormal exit with the last failure reason, so that its parent's strategy applies.
+ * supervisor. Each `create` runs a fresh supervisor (empty restart history, while the per-child restart
+ * counts reported in telemetry stay totals); when it gives up, it stops its children and reports an abnormal exit with the last failure reason, so that its parent's strategy applies.
  * @throws {HandlerConfigError} when two children share a name.
  * @example
  * const projections = supervisorFactory(spec, [ordersFactory, mailerFactory], { clock, telemetry, app: 'shop' });
@@ -37,10 +37,11 @@ export function supervisorFactory(
     name: spec.name, strategy: spec.strategy, maxRestarts: spec.maxRestarts, withinMs: spec.withinMs, restart: spec.restart,
   };
   const factories = [...children];
+  const restartCounts = new Map<string, number>();
   return {
     name: options.name,
     restart: options.restart,
-    create: (onExit) => createSupervisorProcess(options, factories, deps, onExit),
+    create: (onExit) => createSupervisorProcess(options, factories, deps, onExit, restartCounts),
   };
 }
 
