@@ -30,7 +30,7 @@ function describeObject(value: object): string {
   const proto: unknown = Object.getPrototypeOf(value);
   if (proto !== null && proto !== Object.prototype && !Array.isArray(value)) {
     const name = constructorName(proto);
-    return name === undefined ? 'an object with a foreign prototype' : `${/^[aeiou]/i.test(name) ? 'an' : 'a'} ${name}`;
+    return name === undefined ? 'an object with a foreign prototype' : `${/^[aeio]/i.test(name) ? 'an' : 'a'} ${name}`;
   }
   try {
     const json = JSON.stringify(value);

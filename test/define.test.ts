@@ -222,7 +222,7 @@ describe('applyOverrides', () => {
   });
 
   it('clears the timeout with timeoutMs: undefined, but keeps other options given as undefined', () => {
-    const { config } = applyOverrides(mailer, { timeoutMs: undefined, concurrency: undefined } as HandlerOverrides);
+    const { config } = applyOverrides(mailer, { timeoutMs: undefined, concurrency: undefined } as unknown as HandlerOverrides);
     assert.equal(config.timeoutMs, undefined);
     assert.equal(config.concurrency, 2);
   });
