@@ -14,7 +14,8 @@ const projector = defineHandler({
   consistency: 'strong',
   handle(event) {
     if (event.type !== 'OrderPlaced') return;
-    const { total } = event.data as { total: number };
+    const { total } = event.data as { total?: number };
+    if (typeof total !== 'number') return log('OrderTotals', `${event.streamId} has no total: not projected`);
     totals.set(event.streamId, total);
     log('OrderTotals', `${event.streamId} total = ${total}`);
   },

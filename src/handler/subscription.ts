@@ -54,6 +54,7 @@ export function createSubscription(deps: SubscriptionDeps): Subscription {
   let stopRequested = false;
   let drainTimeoutMs = deps.drainTimeoutMs;
   let state = 'starting';
+  let reachedRunning = false;
 
   const actor = createActor(
     subscriptionMachine.provide({
@@ -104,8 +105,9 @@ export function createSubscription(deps: SubscriptionDeps): Subscription {
         }
         if (snapshot.status === 'done') {
           resolve();
-          if (!stopRequested && snapshot.context.failed) {
-            const { reason } = snapshot.context;
+          const { reason, failed } = snapshot.context;
+          // An abnormal end during start-up is reported by start() rejecting, not as an exit as well.
+          if (!stopRequested && failed && (reachedRunning || isNormalStop(reason))) {
             deps.onExit(isNormalStop(reason) ? { kind: 'normal' } : { kind: 'abnormal', reason });
           }
         }
@@ -119,11 +121,15 @@ export function createSubscription(deps: SubscriptionDeps): Subscription {
       return new Promise((resolve, reject) => {
         const subscription = actor.subscribe((snapshot) => {
           if (snapshot.matches('running')) {
+            reachedRunning = true;
             subscription.unsubscribe();
             resolve();
           } else if (snapshot.status === 'done') {
             subscription.unsubscribe();
-            reject(snapshot.context.reason ?? new Error(`handler "${config.name}" stopped during start-up`));
+            const { reason } = snapshot.context;
+            // afterStart returned stop('normal'), or the app stopped it while starting: it started and ended cleanly.
+            if (stopRequested || isNormalStop(reason)) resolve();
+            else reject(reason ?? new Error(`handler "${config.name}" stopped during start-up`));
           }
         });
         actor.start();
