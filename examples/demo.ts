@@ -3,7 +3,7 @@
  * Run with `npm start`. It shows a projection read with strong consistency, a flaky mailer that retries,
  * a poison event that is skipped to the dead letters, and a supervisor restarting a handler that stopped.
  */
-import { backoff, createApp, defineHandler, inMemoryStore, retry, skip, stop, supervisor } from '../src/index.ts';
+import { backoff, createApp, defineHandler, inMemoryStore, retry, stop, supervisor } from '../src/index.ts';
 
 const log = (who: string, message: string) => console.log(`${who.padEnd(14)} ${message}`);
 

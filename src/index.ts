@@ -44,6 +44,8 @@ export { retry, skip, stop } from './handler/actions.ts';
  * defineHandler({ name: 'Sync', handle, error: backoff({ maxAttempts: 5, baseMs: 100, maxMs: 5000, then: 'skip' }) });
  */
 export { backoff } from './handler/backoff.ts';
+/** Options of {@link backoff}. */
+export type { BackoffOptions } from './handler/backoff.ts';
 /** Handler types: options, config, contexts, error actions. */
 export type {
   ErrorAction,

@@ -1,5 +1,4 @@
 import { monotonicFactory } from 'ulid';
-import { systemClock } from '../clock.ts';
 import { HandlerConfigError } from '../errors.ts';
 import { normalizeEvents, validateStreamId } from '../events/validate.ts';
 import type { SubscriptionSettings } from '../handler/pump.ts';
