@@ -1,0 +1,42 @@
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { describe, it } from 'node:test';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+
+/** Runs an example as its own process, the way a reader would (`node --import tsx examples/x.ts`). */
+function runExample(file: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(
+      process.execPath,
+      ['--import', 'tsx', `examples/${file}`],
+      // The bound only keeps a hung example from hanging the suite; no test asserts a duration.
+      { cwd: root, timeout: 60_000, env: { ...process.env, NODE_OPTIONS: '' } },
+      (error, stdout, stderr) => {
+        const code = error === null ? 0 : typeof error.code === 'number' ? error.code : null;
+        resolve({ code, stdout, stderr });
+      },
+    );
+  });
+}
+
+const examples: readonly [file: string, expected: readonly RegExp[]][] = [
+  ['demo.ts', [/strong dispatch returned; read model says order-1 = 30/, /stopped cleanly/]],
+  ['handlers.ts', [/Audit:acme: Deposited v2/, /duplicates \["msg-1"\]/, /reset replayed Counter from the origin/]],
+  ['error-handling.ts', [/context \{"firstError":"SMTP down \(1\)"\}/, /HANDLER_TIMEOUT after 50 ms/, /replayDeadLetter: handled/]],
+  ['partitioning.ts', [/per-key order kept: true/, /dead letters: #1 acct-poison/, /round-robin workers: 012012/]],
+  ['supervisors.ts', [/restart: projections restarted Totals/, /Importer stopped, restarts 0/, /app.done rejected: SUPERVISOR_GAVE_UP, cause: poison event/]],
+  ['consistency.ts', [/strong: balance acct-1 = 50/, /handlers behind: Ledger/, /unknown handlers: "Ghost"/]],
+  ['telemetry.ts', [/handle:exception Projector attempt 1 -> retry/, /herald:handle:stop: 2 events handled/]],
+];
+
+describe('examples', () => {
+  for (const [file, expected] of examples) {
+    it(`${file} runs to completion and prints what it demonstrates`, async () => {
+      const { code, stdout, stderr } = await runExample(file);
+      assert.equal(code, 0, `${file} exited with ${String(code)}\n${stdout}\n${stderr}`);
+      for (const pattern of expected) assert.match(stdout, pattern, `${file} output lacks ${String(pattern)}`);
+    });
+  }
+});
