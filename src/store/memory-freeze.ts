@@ -36,7 +36,7 @@ export function frozenJsonCopy(value: unknown): unknown {
 
 function copyObject(value: object): Record<string, unknown> {
   const proto: unknown = Object.getPrototypeOf(value);
-  if (proto !== Object.prototype && proto !== null) throw new TypeError(`a ${value.constructor.name} is not a plain JSON object`);
+  if (proto !== Object.prototype && proto !== null) throw new TypeError(`${Object.prototype.toString.call(value)} is not a plain JSON object`);
   const copy: Record<string, unknown> = {};
   for (const key of Object.keys(value)) {
     const field = (value as Record<string, unknown>)[key];
