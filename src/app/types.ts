@@ -42,7 +42,7 @@ export interface DispatchResult {
   events: RecordedEvent[];
   /** `eventId`s that were stored before, so not appended again. */
   duplicates: string[];
-  /** Global number of the call's last event, stored now or before (0 inside a caller's transaction). */
+  /** Highest global number among the call's events, stored now or before (0 inside a caller's transaction). */
   lastEventNumber: number;
 }
 

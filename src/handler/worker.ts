@@ -81,10 +81,15 @@ export function createWorker(index: number, host: WorkerHost): Worker {
       host.stopHandler(error);
     } finally {
       running = false;
-      const waiters = idleWaiters;
-      idleWaiters = [];
-      for (const resolve of waiters) resolve();
     }
+    // An event pushed while the loop was returning found it still running and did not start it.
+    if (head < queue.length && !halted) {
+      void run();
+      return;
+    }
+    const waiters = idleWaiters;
+    idleWaiters = [];
+    for (const resolve of waiters) resolve();
   }
 
   async function runPlain(): Promise<void> {
@@ -102,12 +107,12 @@ export function createWorker(index: number, host: WorkerHost): Worker {
       let outcome: EventResult | undefined;
       let handled = 0;
       await host.commitInTransaction(async (tx) => {
-        const txEnv: HandleEnv = Object.assign(Object.create(env) as HandleEnv, {
+        const txEnv: HandleEnv = {
+          ...env,
           sql: tx.sql,
-          run: (event: Delivery['event'], ctx: Parameters<HandleEnv['run']>[1]) =>
-            tx.savepoint((savepoint) => invokeHandle(config, host.scope, clock, event, { ...ctx, sql: savepoint }) as Promise<unknown>),
-          deadLetter: async (deadLetter: Parameters<HandleEnv['deadLetter']>[0]) => void (await tx.addDeadLetter(deadLetter)),
-        });
+          run: (event, ctx) => tx.savepoint((savepoint) => invokeHandle(config, host.scope, clock, event, { ...ctx, sql: savepoint }) as Promise<unknown>),
+          deadLetter: async (deadLetter) => void (await tx.addDeadLetter(deadLetter)),
+        };
         const started = clock.now();
         const acknowledged: number[] = [];
         while (head + handled < queue.length && handled < TX_BATCH_EVENTS && clock.now() - started < TX_BATCH_MS) {
@@ -132,6 +137,7 @@ export function createWorker(index: number, host: WorkerHost): Worker {
   /** Acts on a result that is not an acknowledgement; returns whether the worker goes on. */
   async function settle(result: EventResult): Promise<boolean> {
     if (result.kind === 'stopped') {
+      halted = true;
       host.stopHandler(result.reason);
       return false;
     }

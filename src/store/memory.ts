@@ -36,11 +36,8 @@ export function inMemoryStore(options: InMemoryStoreOptions = {}): EventStore {
   const deadLetters = createMemoryDeadLetters();
   const appendListeners = listenerSet<[]>();
   const cursorListeners = listenerSet<[handlerName: string, position: number]>();
-  let closed = false;
-
-  /** Runs `work` now (the store is synchronous inside), as a promise; rejects once the store is closed. */
-  function op<T>(name: string, work: () => T): Promise<T> {
-    if (closed) return Promise.reject(new StoreError(`${name}: the in-memory store is closed`));
+  /** Runs `work` now (the store is synchronous inside), as a promise. */
+  function op<T>(_name: string, work: () => T): Promise<T> {
     try {
       return Promise.resolve(work());
     } catch (error) {
@@ -78,8 +75,9 @@ export function inMemoryStore(options: InMemoryStoreOptions = {}): EventStore {
     pruneDeadLetters: (olderThan) => op('pruneDeadLetters', () => deadLetters.prune(olderThan)),
     onAppend: (listener) => appendListeners.add(listener),
     onCursorSaved: (listener) => cursorListeners.add(listener),
+    // The log outlives the apps that use it, like a database outlives a process: closing only detaches
+    // listeners, and a new app can start on the same store (which is how tests and demos simulate a restart).
     close() {
-      closed = true;
       appendListeners.clear();
       cursorListeners.clear();
       return Promise.resolve();

@@ -17,7 +17,7 @@ export interface AppendResult {
   /** `eventId`s that were already stored, so not appended again (inbox). */
   readonly duplicates: string[];
   /**
-   * Global number of the call's last event, stored now or before. `0` when every event was appended
+   * Highest global number among the call's events, stored now or before (a strong wait on it covers them all). `0` when every event was appended
    * inside a caller's transaction: numbers are assigned once that transaction commits.
    */
   readonly lastEventNumber: number;

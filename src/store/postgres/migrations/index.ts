@@ -1,0 +1,15 @@
+import { init } from './001_init.ts';
+
+/** One schema change, applied once, in `version` order, and recorded in the `migrations` table. */
+export interface Migration {
+  readonly version: number;
+  readonly name: string;
+  readonly sql: string;
+}
+
+/**
+ * Every migration, oldest first. They are TypeScript string modules rather than `.sql` files read at run
+ * time because the package is built with plain `tsc`, which would not copy `.sql` files next to the
+ * compiled code; a string module travels with it.
+ */
+export const migrations: readonly Migration[] = [{ version: 1, name: 'init', sql: init }];

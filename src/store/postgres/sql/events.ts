@@ -1,0 +1,124 @@
+/** Queries of the event log: append, sequencer, reads. Every value is a parameter; the schema is quoted by the driver. */
+import type { ISql } from 'postgres';
+
+/** An `int8` as postgres.js returns it: a string by default, a bigint or number with custom types. */
+export type Int8 = string | number | bigint;
+
+/** What `append_events` reports (see migration 001). */
+export interface AppendRow {
+  readonly outcome: 'ok' | 'wrong_expected_version';
+  /** First version appended (`ok`), or the stream's version (`wrong_expected_version`); null when nothing was appended. */
+  readonly version: Int8 | null;
+  /** The batch awaiting numbers; null when nothing was appended. */
+  readonly batch_id: Int8 | null;
+  readonly duplicates: string[];
+  readonly created_at: Date;
+}
+
+/** Arguments of {@link appendEvents}. */
+export interface AppendArgs {
+  readonly streamId: string;
+  readonly expected: 'any' | 'no_stream' | 'stream_exists' | 'exact';
+  readonly expectedVersion: number;
+  /** JSON array of `{ id, type, data, metadata }`. */
+  readonly events: string;
+  /** Channel notified at commit that a batch awaits numbers (appends inside a caller's transaction); null otherwise. */
+  readonly notifyChannel: string | null;
+}
+
+/** Appends one stream's events in one statement (in autocommit, its own transaction). */
+export async function appendEvents(db: ISql, schema: string, args: AppendArgs): Promise<AppendRow> {
+  const [row] = await db<AppendRow[]>`
+    select outcome, version, batch_id, to_jsonb(duplicates) as duplicates, created_at
+    from ${db(schema)}.append_events(${args.streamId}::text, ${args.expected}::text, ${args.expectedVersion}::bigint,
+                                     ${args.events}::jsonb, ${args.notifyChannel}::text)`;
+  if (row === undefined) throw new Error('append_events returned no row');
+  return row;
+}
+
+/** What one sequencer run reports. */
+export interface SequenceRow {
+  readonly numbered: number;
+  readonly ids: Int8[] | null;
+  readonly numbers: (Int8 | null)[] | null;
+}
+
+/** One sequencer transaction: numbers up to `max` committed batches and returns the numbers of `wanted`. */
+export async function sequenceBatches(db: ISql, schema: string, max: number, wanted: readonly number[], channel: string): Promise<SequenceRow> {
+  const [row] = await db<SequenceRow[]>`
+    select numbered, to_jsonb(wanted_ids) as ids, to_jsonb(wanted_numbers) as numbers
+    from ${db(schema)}.sequence_batches(${max}::integer, ${`{${wanted.join(',')}}`}::bigint[], ${channel}::text)`;
+  if (row === undefined) throw new Error('sequence_batches returned no row');
+  return row;
+}
+
+/** One row of a read: the head and pending flag always, the event columns null on an empty page. */
+export interface ReadRow {
+  readonly head: Int8;
+  readonly pending: boolean;
+  readonly event_number: Int8 | null;
+  readonly event_id: string;
+  readonly stream_id: string;
+  readonly stream_version: Int8;
+  readonly type: string;
+  readonly data: unknown;
+  readonly metadata: Record<string, unknown>;
+  readonly created_at: Date;
+}
+
+/**
+ * A keyset page of numbered events after `after`, optionally of one stream, with the sequencer's head and
+ * whether committed batches await numbers, all from the same statement snapshot. Walks numbered batches in
+ * order (an index range scan), then each batch's events by (stream, version).
+ */
+export async function readEvents(db: ISql, schema: string, after: number, limit: number, streamId: string | undefined): Promise<ReadRow[]> {
+  const s = db(schema);
+  const batches =
+    streamId === undefined
+      ? db`select * from ${s}.batches where last_number > ${after}::bigint order by last_number limit ${limit}::integer`
+      : db`select * from ${s}.batches where stream_id = ${streamId}::text and last_number > ${after}::bigint
+           order by last_number limit ${limit}::integer`;
+  return db<ReadRow[]>`
+    select q.last_number as head, exists (select 1 from ${s}.batches where last_number is null) as pending, r.*
+    from ${s}.sequencer q
+    left join lateral (
+      select b.first_number - b.first_version + e.stream_version as event_number,
+             e.event_id, e.stream_id, e.stream_version, e.type, e.data, e.metadata, e.created_at
+      from (${batches}) b
+      cross join lateral (
+        select * from ${s}.events e
+        where e.stream_id = b.stream_id
+          and e.stream_version >= b.first_version + greatest(0, ${after}::bigint - b.first_number + 1)
+          and e.stream_version < b.first_version + b.size
+        order by e.stream_version
+        limit ${limit}::integer
+      ) e
+      order by b.last_number, e.stream_version
+      limit ${limit}::integer
+    ) r on true`;
+}
+
+/** The sequencer's head, and whether committed batches await numbers. */
+export async function readHead(db: ISql, schema: string): Promise<{ head: Int8; pending: boolean }> {
+  const s = db(schema);
+  const [row] = await db<{ head: Int8; pending: boolean }[]>`
+    select last_number as head, exists (select 1 from ${s}.batches where last_number is null) as pending
+    from ${s}.sequencer`;
+  if (row === undefined) throw new Error('the sequencer row is missing');
+  return row;
+}
+
+/** The highest number among stored events with these ids, and whether one of them still awaits its number. */
+export async function lastNumberOf(db: ISql, schema: string, eventIds: readonly string[]): Promise<{ last: Int8 | null; unnumbered: boolean }> {
+  const s = db(schema);
+  const [row] = await db<{ last: Int8 | null; unnumbered: boolean | null }[]>`
+    select max(b.first_number + (e.stream_version - b.first_version)) as last, bool_or(b.first_number is null) as unnumbered
+    from ${s}.events e
+    cross join lateral (
+      select first_number, first_version from ${s}.batches b
+      where b.stream_id = e.stream_id and b.first_version <= e.stream_version
+      order by b.first_version desc limit 1
+    ) b
+    where e.event_id in (select jsonb_array_elements_text(${JSON.stringify(eventIds)}::jsonb))`;
+  return { last: row?.last ?? null, unnumbered: row?.unnumbered === true };
+}
