@@ -28,7 +28,8 @@ const audit = defineHandler({
   handle: (event, ctx) => console.log(`${ctx.handlerName}: ${event.type} v${event.streamVersion}`),
 });
 
-const app = createApp({ store: inMemoryStore(), name: 'bank' });
+const store = inMemoryStore();
+const app = createApp({ store, name: 'bank' });
 await app.dispatch('account-1', { type: 'Opened', data: { owner: 'ada' } });
 
 // [handler, overrides]: this child starts after the events already stored.
@@ -53,9 +54,17 @@ await waitUntil(() => app.status()[0]?.cursor === 4);
 console.log('reset replayed Counter from the origin');
 
 await app.stop();
-console.log('stopped');
+console.log('stopped; cursors saved');
+
+// A new app on the same store (a restarted process) resumes after the saved cursor: only the new event.
+const restarted = createApp({ store, name: 'bank' });
+await restarted.start([counter]);
+await restarted.dispatch('account-2', { type: 'Closed', data: {} });
+await waitUntil(() => restarted.status()[0]?.cursor === 5);
+console.log('restarted app resumed after event 4');
+await restarted.stop();
 
 async function waitUntil(predicate: () => boolean): Promise<void> {
   for (let i = 0; i < 500 && !predicate(); i++) await new Promise((resolve) => setTimeout(resolve, 10));
-  if (!predicate()) throw new Error(`example did not settle: ${JSON.stringify(app.status())}`);
+  if (!predicate()) throw new Error('example did not settle');
 }

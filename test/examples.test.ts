@@ -23,7 +23,7 @@ function runExample(file: string): Promise<{ code: number | null; stdout: string
 
 const examples: readonly [file: string, expected: readonly RegExp[]][] = [
   ['demo.ts', [/strong dispatch returned; read model says order-1 = 30/, /stopped cleanly/]],
-  ['handlers.ts', [/Audit:acme: Deposited v2/, /duplicates \["msg-1"\]/, /reset replayed Counter from the origin/]],
+  ['handlers.ts', [/Audit:acme: Deposited v2/, /duplicates \["msg-1"\]/, /reset replayed Counter from the origin/, /restarted app resumed after event 4/]],
   ['error-handling.ts', [/context \{"firstError":"SMTP down \(1\)"\}/, /HANDLER_TIMEOUT after 50 ms/, /replayDeadLetter: handled/]],
   ['partitioning.ts', [/per-key order kept: true/, /dead letters: #1 acct-poison/, /round-robin workers: 012012/]],
   ['supervisors.ts', [/restart: projections restarted Totals/, /Importer stopped, restarts 0/, /app.done rejected: SUPERVISOR_GAVE_UP, cause: poison event/]],
