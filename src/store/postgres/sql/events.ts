@@ -31,7 +31,7 @@ export async function appendEvents(db: ISql, schema: string, args: AppendArgs): 
   const [row] = await db<AppendRow[]>`
     select outcome, version, batch_id, to_jsonb(duplicates) as duplicates, created_at
     from ${db(schema)}.append_events(${args.streamId}::text, ${args.expected}::text, ${args.expectedVersion}::bigint,
-                                     ${args.events}::jsonb, ${args.notifyChannel}::text)`;
+                                     ${args.events}::text::jsonb, ${args.notifyChannel}::text)`;
   if (row === undefined) throw new Error('append_events returned no row');
   return row;
 }
@@ -119,6 +119,6 @@ export async function lastNumberOf(db: ISql, schema: string, eventIds: readonly 
       where b.stream_id = e.stream_id and b.first_version <= e.stream_version
       order by b.first_version desc limit 1
     ) b
-    where e.event_id in (select jsonb_array_elements_text(${JSON.stringify(eventIds)}::jsonb))`;
+    where e.event_id in (select jsonb_array_elements_text(${JSON.stringify(eventIds)}::text::jsonb))`;
   return { last: row?.last ?? null, unnumbered: row?.unnumbered === true };
 }

@@ -1,0 +1,95 @@
+/**
+ * The PostgreSQL event store: durable log with gap-safe global numbering (a post-commit sequencer, see
+ * `sequencer.ts`), handlers' cursors, dead letters and LISTEN/NOTIFY wake-ups.
+ */
+import type { Sql } from 'postgres';
+import { StoreError } from '../../errors.ts';
+import type { EventStore, StoreTransaction } from '../types.ts';
+import { createCursors } from './cursors.ts';
+import { createDeadLetters } from './dead-letters.ts';
+import { storeFailure } from './failure.ts';
+import { createEventLog } from './log.ts';
+import { migrate } from './migrate.ts';
+import { createNotifications } from './notifications.ts';
+import { resolveOptions } from './options.ts';
+import type { PostgresStoreOptions } from './options.ts';
+import { createSequencer } from './sequencer.ts';
+import { runTransaction } from './transaction.ts';
+
+export type { PostgresStoreOptions } from './options.ts';
+
+/** The PostgreSQL store: an {@link EventStore} with its transaction support and its connection. */
+export interface PostgresStore extends EventStore {
+  readonly kind: 'postgres';
+  /** Creates or upgrades the schema (numbered migrations, safe to run from several processes). */
+  migrate(): Promise<void>;
+  /** Runs `work` in one transaction (handlers with `transactional: true`). */
+  transaction<T>(work: (tx: StoreTransaction) => Promise<T>): Promise<T>;
+  /** The postgres.js instance the store uses (given, or opened from `url`). */
+  readonly sql: Sql;
+}
+
+/**
+ * Creates a PostgreSQL store. Throws `HandlerConfigError` for bad options.
+ * @example
+ * import postgres from 'postgres';
+ * const sql = postgres(process.env.DATABASE_URL);
+ * const store = postgresStore({ sql, schema: 'herald' });
+ * await store.migrate();
+ */
+export function postgresStore(options: PostgresStoreOptions): PostgresStore {
+  const { sql, owned, schema, sequencerBatchSize, channel } = resolveOptions(options);
+  const sequencer = createSequencer(sql, schema, sequencerBatchSize, channel);
+  const notifications = createNotifications({
+    sql,
+    channel,
+    sequence: () => void sequencer.number().catch(() => undefined),
+  });
+  const log = createEventLog({ sql, schema, channel, sequencer, listening: () => notifications.ready() });
+  const cursors = createCursors({ sql, schema, channel, head: () => log.head() });
+  const deadLetters = createDeadLetters(sql, schema);
+  let closing: Promise<void> | undefined;
+
+  /** Runs one operation: rejects once closed, and surfaces every failure as a herald error. */
+  async function run<T>(operation: string, work: () => Promise<T>): Promise<T> {
+    if (closing !== undefined) throw new StoreError(`${operation}: the PostgreSQL store is closed`);
+    try {
+      return await work();
+    } catch (error) {
+      throw storeFailure(operation, error);
+    }
+  }
+
+  return {
+    kind: 'postgres',
+    sql,
+    migrate: () => run('migrate', () => migrate(sql, schema)),
+    append: (request) => run('append', () => log.append(request)),
+    read: (request) => run('read', () => log.read(request)),
+    headPosition: () => run('headPosition', () => log.head()),
+    registerHandler: (registration) => run('registerHandler', () => cursors.register(registration)),
+    loadHandler: (name) => run('loadHandler', () => cursors.load(name)),
+    listHandlers: () => run('listHandlers', () => cursors.list()),
+    saveCursor: (name, state) =>
+      run('saveCursor', async () => {
+        await notifications.ready();
+        await cursors.save(sql, name, state);
+      }),
+    resetCursor: (name) => run('resetCursor', () => cursors.reset(name)),
+    addDeadLetter: (deadLetter) => run('addDeadLetter', () => deadLetters.add(sql, deadLetter)),
+    listDeadLetters: (filter) => run('listDeadLetters', () => deadLetters.list(filter?.handlerName)),
+    getDeadLetter: (id) => run('getDeadLetter', () => deadLetters.get(id)),
+    removeDeadLetter: (id) => run('removeDeadLetter', () => deadLetters.remove(id)),
+    pruneDeadLetters: (olderThan) => run('pruneDeadLetters', () => deadLetters.prune(olderThan)),
+    onAppend: (listener) => notifications.onAppend(listener),
+    onCursorSaved: (listener) => notifications.onCursorSaved(listener),
+    transaction: (work) => run('transaction', () => runTransaction(sql, cursors, deadLetters, work)),
+    close() {
+      closing ??= (async () => {
+        await notifications.close();
+        if (owned) await sql.end({ timeout: 5 });
+      })();
+      return closing;
+    },
+  };
+}

@@ -1,0 +1,132 @@
+/** The event log of the PostgreSQL store: append, keyset reads and the head, on top of the sequencer. */
+import type { ISql } from 'postgres';
+import { StoreError, WrongExpectedVersionError } from '../../errors.ts';
+import type { RecordedEvent } from '../../events/types.ts';
+import type { AppendRequest, AppendResult, ReadRequest, ReadResult } from '../types.ts';
+import { toNumber, toRecordedEvent } from './rows.ts';
+import type { Sequencer } from './sequencer.ts';
+import { appendEvents, lastNumberOf, readEvents, readHead } from './sql/events.ts';
+import type { Int8, ReadRow } from './sql/events.ts';
+import { checkExpectedVersion, checkReadRequest, checkStreamId, serializeEvents } from './validate.ts';
+
+/** The log operations of the store. */
+export interface EventLog {
+  append(request: AppendRequest): Promise<AppendResult>;
+  read(request: ReadRequest): Promise<ReadResult>;
+  head(): Promise<number>;
+}
+
+/** What the log needs. */
+export interface EventLogDeps {
+  readonly sql: ISql;
+  readonly schema: string;
+  readonly channel: string;
+  readonly sequencer: Sequencer;
+  /** Resolves once this store's LISTEN is in place, so its own listeners hear its appends. */
+  readonly listening: () => Promise<void>;
+}
+
+interface Serialized {
+  id: string;
+  type: string;
+  data: unknown;
+  metadata: Record<string, unknown>;
+}
+
+/** Creates the log operations. */
+export function createEventLog({ sql, schema, channel, sequencer, listening }: EventLogDeps): EventLog {
+  /** The highest number among stored events with these ids, numbering committed batches first if needed. */
+  async function lastNumberOfStored(db: ISql, ids: readonly string[], inTransaction: boolean): Promise<number> {
+    let found = await lastNumberOf(db, schema, ids);
+    if (found.unnumbered && !inTransaction) {
+      await sequencer.number();
+      found = await lastNumberOf(db, schema, ids);
+    }
+    return found.last === null ? 0 : toNumber(found.last);
+  }
+
+  async function append(request: AppendRequest): Promise<AppendResult> {
+    const { streamId, expectedVersion, transaction } = request;
+    checkStreamId(streamId);
+    checkExpectedVersion(expectedVersion);
+    const json = serializeEvents(request.events);
+    if (request.events.length === 0) return { events: [], duplicates: [], lastEventNumber: 0 };
+
+    const db = transaction ?? sql;
+    const row = await appendEvents(db, schema, {
+      streamId,
+      expected: typeof expectedVersion === 'number' ? 'exact' : expectedVersion,
+      expectedVersion: typeof expectedVersion === 'number' ? expectedVersion : 0,
+      events: json,
+      notifyChannel: transaction === undefined ? null : channel,
+    });
+    if (row.outcome === 'wrong_expected_version') {
+      throw new WrongExpectedVersionError(streamId, expectedVersion, toNumber(row.version ?? 0));
+    }
+    const stored = new Set(row.duplicates);
+    const copies = JSON.parse(json) as Serialized[];
+    const fresh = copies.filter((event) => !stored.has(event.id));
+    const duplicates = copies.filter((event) => stored.has(event.id)).map((event) => event.id);
+    if (fresh.length === 0 || row.batch_id === null || row.version === null) {
+      return { events: [], duplicates, lastEventNumber: await lastNumberOfStored(db, duplicates, transaction !== undefined) };
+    }
+
+    let firstNumber = 0;
+    if (transaction === undefined) {
+      const batchId = toNumber(row.batch_id);
+      await listening();
+      const numbered = (await sequencer.number([batchId])).get(batchId);
+      if (numbered === undefined) throw new StoreError(`append: batch ${batchId} was committed but got no number`);
+      firstNumber = numbered;
+    }
+    const firstVersion = toNumber(row.version);
+    const events = fresh.map(
+      (event, i): RecordedEvent => ({
+        eventId: event.id,
+        eventNumber: firstNumber === 0 ? 0 : firstNumber + i,
+        streamId,
+        streamVersion: firstVersion + i,
+        type: event.type,
+        data: event.data,
+        metadata: event.metadata,
+        createdAt: new Date(row.created_at.getTime()),
+      }),
+    );
+    return { events, duplicates, lastEventNumber: firstNumber === 0 ? 0 : firstNumber + fresh.length - 1 };
+  }
+
+  async function read(request: ReadRequest): Promise<ReadResult> {
+    checkReadRequest(request);
+    const { after, limit, streamId } = request;
+    let rows = await readEvents(sql, schema, after, limit, streamId);
+    if (rows[0]?.pending === true && countEvents(rows) < limit) {
+      await sequencer.number();
+      rows = await readEvents(sql, schema, after, limit, streamId);
+    }
+    const [first] = rows;
+    if (first === undefined) throw new StoreError('read: the sequencer row is missing');
+    const events = rows.filter(hasEvent).map(toRecordedEvent);
+    const last = events[events.length - 1];
+    const readThrough = events.length === limit && last !== undefined ? last.eventNumber : Math.max(after, toNumber(first.head));
+    return { events, readThrough };
+  }
+
+  async function head(): Promise<number> {
+    let row = await readHead(sql, schema);
+    if (row.pending) {
+      await sequencer.number();
+      row = await readHead(sql, schema);
+    }
+    return toNumber(row.head);
+  }
+
+  return { append, read, head };
+}
+
+function hasEvent(row: ReadRow): row is ReadRow & { event_number: Int8 } {
+  return row.event_number !== null;
+}
+
+function countEvents(rows: readonly ReadRow[]): number {
+  return rows.filter(hasEvent).length;
+}

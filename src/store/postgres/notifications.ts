@@ -1,0 +1,99 @@
+/**
+ * Wake-ups through LISTEN/NOTIFY on one channel per schema, listened to lazily (on the first listener)
+ * over postgres.js's single LISTEN connection.
+ *
+ * Payloads: `a` (the sequencer numbered events: they are readable), `u` (a caller's transaction committed
+ * events that await numbers: run the sequencer), `c<position>:<name>` (a cursor was saved). Every one is
+ * sent by the transaction that makes it true, so it is delivered only once that transaction committed.
+ * Notifications are lost while the connection is down: postgres.js LISTENs again after reconnecting and
+ * calls `onlisten`, where append listeners are called so readers catch up from their cursors.
+ */
+import type { Sql } from 'postgres';
+
+/** Listener registry of one store. */
+export interface Notifications {
+  onAppend(listener: () => void): () => void;
+  onCursorSaved(listener: (handlerName: string, position: number) => void): () => void;
+  /**
+   * Resolves once the LISTEN of the first subscription is in place (at once when nobody listens), so a
+   * write awaiting it is heard by this process's own listeners.
+   */
+  ready(): Promise<void>;
+  /** Stops listening; later notifications are ignored. Idempotent. */
+  close(): Promise<void>;
+}
+
+/** What the notifications need from the store. */
+export interface NotificationDeps {
+  readonly sql: Sql;
+  readonly channel: string;
+  /** Called on `u`: number the committed batches (errors are the callee's to handle). */
+  readonly sequence: () => void;
+}
+
+function callEach<A extends unknown[]>(listeners: Iterable<(...args: A) => void>, ...args: A): void {
+  for (const listener of [...listeners]) {
+    try {
+      listener(...args);
+    } catch {
+      // A listener that throws never disturbs the store or the other listeners.
+    }
+  }
+}
+
+/** Creates the registry; nothing is listened to until the first listener subscribes. */
+export function createNotifications({ sql, channel, sequence }: NotificationDeps): Notifications {
+  const appendListeners = new Set<() => void>();
+  const cursorListeners = new Set<(handlerName: string, position: number) => void>();
+  let listening: Promise<(() => Promise<void>) | undefined> | undefined;
+  let closed = false;
+
+  function onNotify(payload: string): void {
+    if (closed) return;
+    if (payload === 'a') callEach(appendListeners);
+    else if (payload === 'u') sequence();
+    else if (payload.startsWith('c')) {
+      const colon = payload.indexOf(':');
+      const position = Number(payload.slice(1, colon));
+      if (colon > 1 && Number.isSafeInteger(position)) callEach(cursorListeners, payload.slice(colon + 1), position);
+    }
+  }
+
+  function onListen(): void {
+    if (!closed) callEach(appendListeners);
+  }
+
+  function ensureListening(): void {
+    if (listening !== undefined || closed) return;
+    // A failed LISTEN is retried by postgres.js when its connection closes; the runtime's fallback poll
+    // covers the gap, so the failure is only swallowed here (never an unhandled rejection).
+    listening = sql.listen(channel, onNotify, onListen).then(
+      (meta) => meta.unlisten,
+      () => undefined,
+    );
+  }
+
+  function subscribe<L>(set: Set<L>, listener: L): () => void {
+    set.add(listener);
+    ensureListening();
+    return () => {
+      set.delete(listener);
+    };
+  }
+
+  return {
+    onAppend: (listener) => subscribe(appendListeners, listener),
+    onCursorSaved: (listener) => subscribe(cursorListeners, listener),
+    async ready() {
+      await listening;
+    },
+    async close() {
+      if (closed) return;
+      closed = true;
+      appendListeners.clear();
+      cursorListeners.clear();
+      const unlisten = await listening;
+      await unlisten?.().catch(() => undefined);
+    },
+  };
+}

@@ -1,0 +1,62 @@
+/** Rows as postgres.js returns them, turned into the store contract's values. */
+import { StoreError } from '../../errors.ts';
+import type { RecordedEvent } from '../../events/types.ts';
+import type { DeadLetter, HandlerRecord } from '../types.ts';
+import type { DeadLetterRow } from './sql/dead-letters.ts';
+import type { Int8, ReadRow } from './sql/events.ts';
+import type { HandlerRow } from './sql/handlers.ts';
+
+/** An `int8` (string, bigint or number, depending on the driver's types) as a JS number. */
+export function toNumber(value: Int8 | number): number {
+  const n = Number(value);
+  if (!Number.isSafeInteger(n)) throw new StoreError(`expected an integer from the database, got ${String(value)}`);
+  return n;
+}
+
+/** A read row with its event columns set. */
+export function toRecordedEvent(row: ReadRow & { event_number: Int8 }): RecordedEvent {
+  return {
+    eventId: row.event_id,
+    eventNumber: toNumber(row.event_number),
+    streamId: row.stream_id,
+    streamVersion: toNumber(row.stream_version),
+    type: row.type,
+    data: row.data,
+    metadata: row.metadata,
+    createdAt: row.created_at,
+  };
+}
+
+/** A `handlers` row. */
+export function toHandlerRecord(row: HandlerRow): HandlerRecord {
+  return {
+    name: row.name,
+    subscribeTo: row.subscribe_to,
+    consistency: row.consistency,
+    initialPosition: toNumber(row.initial_position),
+    cursor: { position: toNumber(row.position), acked: row.acked.map(toNumber) },
+    updatedAt: row.updated_at,
+  };
+}
+
+/** A `dead_letters` row; its event was stored as JSON, so `createdAt` comes back as a string. */
+export function toDeadLetter(row: DeadLetterRow): DeadLetter {
+  const event = row.event;
+  return {
+    id: row.id,
+    handlerName: row.handler_name,
+    event: {
+      eventId: String(event['eventId']),
+      eventNumber: Number(event['eventNumber']),
+      streamId: String(event['streamId']),
+      streamVersion: Number(event['streamVersion']),
+      type: String(event['type']),
+      data: event['data'],
+      metadata: (event['metadata'] ?? {}) as Record<string, unknown>,
+      createdAt: new Date(String(event['createdAt'])),
+    },
+    error: row.error_stack === null ? { message: row.error_message } : { message: row.error_message, stack: row.error_stack },
+    attempts: row.attempts,
+    deadAt: row.dead_at,
+  };
+}

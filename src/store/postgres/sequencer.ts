@@ -1,0 +1,71 @@
+/**
+ * The post-commit sequencer, as the store drives it.
+ *
+ * Appends commit their events unnumbered (one `batches` row each); a short separate transaction,
+ * `sequence_batches` in the database, then gives every committed unnumbered batch the next range of
+ * global numbers under a per-schema advisory lock. Writers never hold a global lock while their own
+ * transaction is open, a long unrelated transaction stalls nobody, and readers see each numbering commit
+ * whole, so a reader that moves its cursor to the last number it saw never skips an event.
+ *
+ * Within one process, callers share runs: a request joins the run queued to start after the current one
+ * (a run that started before the caller's commit might not see it), so N concurrent appenders cost about
+ * two sequencer transactions instead of N lock waits.
+ */
+import type { ISql } from 'postgres';
+import { sequenceBatches } from './sql/events.ts';
+import { toNumber } from './rows.ts';
+
+/** Runs the sequencer on demand. */
+export interface Sequencer {
+  /**
+   * Runs the sequencer until no committed batch awaits a number (sharing runs with concurrent callers)
+   * and resolves with the first numbers of `batchIds` (committed before the call).
+   */
+  number(batchIds?: readonly number[]): Promise<Map<number, number>>;
+}
+
+/** Creates the sequencer of one schema. */
+export function createSequencer(db: ISql, schema: string, maxBatches: number, channel: string): Sequencer {
+  let current: Promise<Map<number, number>> | undefined;
+  let next: { wanted: Set<number>; promise: Promise<Map<number, number>> } | undefined;
+
+  async function runUntilDone(wanted: readonly number[]): Promise<Map<number, number>> {
+    const numbers = new Map<number, number>();
+    for (;;) {
+      const row = await sequenceBatches(db, schema, maxBatches, wanted, channel);
+      (row.ids ?? []).forEach((id, i) => {
+        const first = row.numbers?.[i];
+        if (first !== null && first !== undefined) numbers.set(toNumber(id), toNumber(first));
+      });
+      if (row.numbered < maxBatches) return numbers;
+    }
+  }
+
+  function start(wanted: Set<number>): Promise<Map<number, number>> {
+    const run = runUntilDone([...wanted]);
+    current = run;
+    const clear = (): void => {
+      if (current === run) current = undefined;
+    };
+    run.then(clear, clear);
+    return run;
+  }
+
+  return {
+    number(batchIds = []) {
+      if (next !== undefined) {
+        for (const id of batchIds) next.wanted.add(id);
+        return next.promise;
+      }
+      if (current === undefined) return start(new Set(batchIds));
+      const wanted = new Set(batchIds);
+      const settle = (): Promise<Map<number, number>> => {
+        next = undefined;
+        return start(wanted);
+      };
+      const promise = current.then(settle, settle);
+      next = { wanted, promise };
+      return promise;
+    },
+  };
+}
