@@ -27,6 +27,8 @@ export interface PostgresStore extends EventStore {
   transaction<T>(work: (tx: StoreTransaction) => Promise<T>): Promise<T>;
   /** The postgres.js instance the store uses (given, or opened from `url`). */
   readonly sql: Sql;
+  /** The schema holding the store's tables. */
+  readonly schema: string;
 }
 
 /**
@@ -63,6 +65,7 @@ export function postgresStore(options: PostgresStoreOptions): PostgresStore {
   return {
     kind: 'postgres',
     sql,
+    schema,
     migrate: () => run('migrate', () => migrate(sql, schema)),
     append: (request) => run('append', () => log.append(request)),
     read: (request) => run('read', () => log.read(request)),
