@@ -73,8 +73,8 @@ export class HandlerConfigError extends HeraldError {
   /** The option at fault, when one is. */
   readonly field: string | undefined;
 
-  constructor(message: string, field?: string) {
-    super('HANDLER_CONFIG', message);
+  constructor(message: string, field?: string, cause?: unknown) {
+    super('HANDLER_CONFIG', message, cause === undefined ? undefined : { cause });
     this.field = field;
   }
 }

@@ -134,6 +134,8 @@ export type {
   HandlerStatePayload,
   SupervisorGiveUpPayload,
   SupervisorRestartPayload,
+  SupervisorStopErrorPayload,
+  StoreWarningPayload,
   TelemetryEventName,
   TelemetryEvents,
 } from './telemetry/types.ts';

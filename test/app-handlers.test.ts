@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { createApp, defineHandler, inMemoryStore, stop, type RecordedEvent } from '../src/index.ts';
+import { createApp, defineHandler, inMemoryStore, retry, stop, type RecordedEvent } from '../src/index.ts';
 import { waitFor } from './support/wait.ts';
 
 const placed = (n: number) => ({ type: 'Placed', data: { n } });
@@ -174,3 +174,46 @@ describe('handlers on an app', () => {
   });
 });
 
+
+describe('handler edge cases', () => {
+  it('restarts the handler when beforeReset throws, and rejects the reset', async () => {
+    const app = createApp();
+    const seen: number[] = [];
+    await app.start([defineHandler({ name: 'R', beforeReset: () => { throw new Error('cannot reset'); }, handle: (e) => void seen.push(e.eventNumber) })]);
+    await app.dispatch('s', placed(1));
+    await waitFor(() => seen.length === 1);
+    await assert.rejects(app.reset('R'), /cannot reset/);
+    await app.dispatch('s', placed(2));
+    await waitFor(() => seen.length === 2, 'the handler runs again after the failed reset');
+    assert.deepEqual(seen, [1, 2]);
+    await app.stop();
+  });
+
+  it('keeps timers running while a synchronously failing handle is retried at once', async () => {
+    const app = createApp();
+    let attempts = 0;
+    await app.start([
+      defineHandler({
+        name: 'Spin',
+        handle() {
+          attempts++;
+          if (attempts < 1_000_000) throw new Error('always');
+        },
+        error: () => retry(),
+      }),
+    ]);
+    await app.dispatch('s', placed(1));
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    assert.ok(attempts < 1_000_000, 'a timer fired while the retries went on');
+    await app.stop({ timeoutMs: 100 });
+  });
+
+  it('rejects a throwing init with HandlerConfigError and lets the app be started again', async () => {
+    const app = createApp();
+    const broken = defineHandler({ name: 'Init', init: () => { throw new Error('no tenant'); }, handle() {} });
+    await assert.rejects(app.start([broken]), (error: unknown) => error instanceof Error && (error as { code?: string }).code === 'HANDLER_CONFIG' && /no tenant/.test(error.message));
+    await app.start([defineHandler({ name: 'Fine', handle() {} })]);
+    assert.deepEqual(app.status().map((s) => s.name), ['Fine']);
+    await app.stop();
+  });
+});

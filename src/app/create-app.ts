@@ -85,21 +85,28 @@ export function createApp(options: AppOptions = {}): App {
     async start(children, supervisorOptions) {
       if (started) throw new HandlerConfigError(`app "${name}" was already started`);
       started = true;
-      const rootSpec = resolveSupervisorOptions(supervisorOptions, 'root');
-      await store.migrate();
       const supervisorDeps = { clock, telemetry, app: name };
-      const tree = await buildTree(children, {
-        store,
-        supervisorDeps,
-        instanceDeps: {
-          store, clock, telemetry, appName: name, appRef, settings,
-          drainTimeoutMs: () => drainTimeoutMs,
-          head: () => head,
-          advanced: (handlerName, position) => waiter.advanced(handlerName, position),
-        },
-      });
+      let tree: Awaited<ReturnType<typeof buildTree>>;
+      try {
+        const rootSpec = resolveSupervisorOptions(supervisorOptions, 'root');
+        await store.migrate();
+        tree = await buildTree(children, {
+          store,
+          supervisorDeps,
+          instanceDeps: {
+            store, clock, telemetry, appName: name, appRef, settings,
+            drainTimeoutMs: () => drainTimeoutMs,
+            head: () => head,
+            advanced: (handlerName, position) => waiter.advanced(handlerName, position),
+          },
+        });
+        root = startRootSupervisor(rootSpec, tree.factories, supervisorDeps);
+      } catch (error) {
+        // Nothing ran yet: the app may be started again with corrected children.
+        started = false;
+        throw error;
+      }
       for (const instance of tree.instances) instances.set(instance.config.name, instance);
-      root = startRootSupervisor(rootSpec, tree.factories, supervisorDeps);
       root.done.then(resolveDone, rejectDone);
       await root.start();
     },
@@ -149,7 +156,7 @@ export function createApp(options: AppOptions = {}): App {
       if (outcome === 'handled' || outcome === 'skipped') await store.removeDeadLetter(id);
       return outcome === 'halted' ? 'stopped' : outcome;
     },
-    prune({ deadLettersOlderThan }) {
+    async prune({ deadLettersOlderThan }) {
       if (!(deadLettersOlderThan instanceof Date) || Number.isNaN(deadLettersOlderThan.getTime())) {
         throw new HandlerConfigError('deadLettersOlderThan must be a valid Date', 'deadLettersOlderThan');
       }

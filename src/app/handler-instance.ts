@@ -86,7 +86,6 @@ export function createHandlerInstance(config: HandlerConfig, restart: RestartTyp
     restart,
     create(onExit) {
       starts++;
-      if (starts > 1) state = 'restarting';
       reportExit = onExit;
       return {
         start: () => run().start(),
@@ -124,13 +123,16 @@ export function createHandlerInstance(config: HandlerConfig, restart: RestartTyp
       const previous = current;
       const wasRunning = previous !== undefined && previous.state !== 'stopped' && previous.state !== 'failed';
       await previous?.stop(deps.drainTimeoutMs());
-      await config.beforeReset?.();
-      const record = await deps.store.resetCursor(config.name);
-      position = record.cursor.position;
-      deps.advanced(config.name, position);
-      if (!wasRunning || previous === undefined) return;
-      // The supervisor keeps the same child; a fresh run replaces the stopped one and reports exits to it.
-      await run().start();
+      try {
+        await config.beforeReset?.();
+        const record = await deps.store.resetCursor(config.name);
+        position = record.cursor.position;
+        deps.advanced(config.name, position);
+      } finally {
+        // Reset or not, a handler that ran before runs again: its supervisor never saw it stop.
+        // The supervisor keeps the same child; a fresh run replaces the stopped one and reports exits to it.
+        if (wasRunning) await run().start();
+      }
     },
     async replay(event) {
       if (current === undefined) return 'halted';

@@ -69,7 +69,13 @@ async function resolveHandler(child: unknown, store: EventStore): Promise<{ conf
   const applied = applyOverrides(definition, overrides);
   let config = applied.config;
   if (config.init !== undefined) {
-    config = validateHandlerConfig(await config.init(config), `init() of "${config.name}"`);
+    let initialized: HandlerConfig;
+    try {
+      initialized = await config.init(config);
+    } catch (error) {
+      throw new HandlerConfigError(`init() of "${config.name}" threw: ${error instanceof Error ? error.message : String(error)}`, 'init', error);
+    }
+    config = validateHandlerConfig(initialized, `init() of "${config.name}"`);
   }
   if (config.transactional && store.transaction === undefined) {
     throw new HandlerConfigError(

@@ -49,7 +49,7 @@ export interface DispatchResult {
 /** One handler as `app.status()` shows it. */
 export interface HandlerStatus {
   name: string;
-  /** `'starting' | 'catching_up' | 'live' | 'stopping' | 'stopped' | 'failed' | 'restarting'`. */
+  /** `'starting' | 'catching_up' | 'live' | 'stopping' | 'stopped' | 'failed'` (a restart goes from `failed` to `starting`). */
   state: string;
   /** Low-water mark: every event up to here is acknowledged. */
   cursor: number;

@@ -92,6 +92,9 @@ export async function handleEvent(delivery: Delivery, env: HandleEnv, from: Retr
     }
     context = decision.context;
     if (decision.delayMs > 0) return { kind: 'delay', delayMs: decision.delayMs, retry: { attempt, context } };
+    // An immediate retry of a handle that fails synchronously would otherwise loop in microtasks and starve
+    // timers and I/O (the whole process); one macrotask per retry keeps the app responsive.
+    await new Promise((resolve) => setImmediate(resolve));
     if (route.failed) route = reroute(config, event, ctx);
   }
 }

@@ -86,6 +86,8 @@ export const subscriptionMachine = setup({
 
 /** The flat state name of a snapshot value, as `status()` and telemetry show it. */
 export function stateName(value: unknown): string {
+  // 'failing' is how the machine tells a stop it must report from one it was asked for; outside, both are stopping.
+  if (value === 'failing') return 'stopping';
   if (typeof value === 'string') return value;
   if (typeof value === 'object' && value !== null && 'running' in value) return String((value as { running: unknown }).running);
   return 'unknown';
