@@ -77,6 +77,15 @@ export type { ChildSpec, RestartStrategy, RestartType, SupervisorOptions, Superv
  * const app = createApp({ store: inMemoryStore() });
  */
 export { inMemoryStore } from './store/memory.ts';
+/**
+ * The PostgreSQL store: gap-safe log, batched cursors, LISTEN/NOTIFY wake-ups, outbox and inbox, transactions.
+ * @example
+ * const store = postgresStore({ url: process.env.DATABASE_URL, schema: 'herald' });
+ * const app = createApp({ store });
+ */
+export { postgresStore } from './store/postgres/index.ts';
+/** Options and shape of the PostgreSQL store. */
+export type { PostgresStore, PostgresStoreOptions } from './store/postgres/index.ts';
 /** Store types, for writing or wrapping a store. */
 export type {
   AppendRequest,
