@@ -16,7 +16,8 @@
  * with test-speed settings (`fsync=off`, no full page writes, unix socket inside the directory).
  * Binaries come from the highest `/usr/lib/postgresql/<version>/bin`, else from `PATH`. When the
  * tests run as root, the server runs as the `postgres` user (PostgreSQL refuses to run as root).
- * A `process.on('exit')` hook stops the server (`-m immediate`) if a test run dies before `stop()`.
+ * If a test run ends before `stop()` (a failure, or SIGINT/SIGTERM, e.g. the test runner's timeout), a
+ * hook stops the server synchronously (`pg_ctl stop -m immediate`) and removes its directory.
  */
 import { execFile, execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -62,6 +63,29 @@ function freePort(): Promise<number> {
 }
 
 const asRoot = process.getuid?.() === 0;
+
+/** Servers still running, stopped synchronously if the process exits or is killed before `stop()`. */
+const running = new Set<() => void>();
+let watching = false;
+
+function stopAll(): void {
+  for (const stop of [...running]) stop();
+}
+
+function onSignal(signal: NodeJS.Signals): void {
+  stopAll();
+  process.off('SIGINT', onSignal);
+  process.off('SIGTERM', onSignal);
+  process.kill(process.pid, signal);
+}
+
+function watchProcess(): void {
+  if (watching) return;
+  watching = true;
+  process.on('exit', stopAll);
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+}
 
 /** The command line that runs `binary` as the server's user. */
 function command(bin: string | undefined, binary: string, args: string[]): [string, string[]] {
@@ -114,6 +138,7 @@ export async function startPostgres(): Promise<TestPostgres> {
   const emergencyStop = (): void => {
     if (stopped) return;
     stopped = true;
+    running.delete(emergencyStop);
     try {
       const [file, argv] = command(bin, 'pg_ctl', ['stop', '-D', data, '-m', 'immediate', '-s']);
       execFileSync(file, argv, { stdio: 'ignore' });
@@ -122,7 +147,8 @@ export async function startPostgres(): Promise<TestPostgres> {
     }
     rmSync(dir, { recursive: true, force: true });
   };
-  process.on('exit', emergencyStop);
+  watchProcess();
+  running.add(emergencyStop);
 
   await pgCtl('start', '-l', join(dir, 'server.log'));
   return {
@@ -131,7 +157,7 @@ export async function startPostgres(): Promise<TestPostgres> {
     async stop() {
       if (stopped) return;
       stopped = true;
-      process.off('exit', emergencyStop);
+      running.delete(emergencyStop);
       await pgCtl('stop', '-m', 'fast').catch(() => undefined);
       rmSync(dir, { recursive: true, force: true });
     },

@@ -86,7 +86,11 @@ export function postgresStore(options: PostgresStoreOptions): PostgresStore {
     pruneDeadLetters: (olderThan) => run('pruneDeadLetters', () => deadLetters.prune(olderThan)),
     onAppend: (listener) => notifications.onAppend(listener),
     onCursorSaved: (listener) => notifications.onCursorSaved(listener),
-    transaction: (work) => run('transaction', () => runTransaction(sql, cursors, deadLetters, work)),
+    async transaction(work) {
+      if (closing !== undefined) throw new StoreError('transaction: the PostgreSQL store is closed');
+      await notifications.ready();
+      return runTransaction(sql, cursors, deadLetters, work);
+    },
     close() {
       closing ??= (async () => {
         await notifications.close();

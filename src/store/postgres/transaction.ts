@@ -3,10 +3,12 @@ import type { Sql, TransactionSql } from 'postgres';
 import type { StoreTransaction } from '../types.ts';
 import type { Cursors } from './cursors.ts';
 import type { DeadLetters } from './dead-letters.ts';
+import { storeFailure } from './failure.ts';
 
 /**
  * Runs `work` in one `sql.begin` transaction. Takes no global lock: a cursor saved here notifies its
- * listeners when the transaction commits, and nothing is appended or sequenced here.
+ * listeners when the transaction commits, and nothing is appended or sequenced here. An error thrown by
+ * `work` rolls back and is rethrown as it is; a failure to begin or commit becomes a `StoreError`.
  */
 export async function runTransaction<T>(
   sql: Sql,
@@ -15,9 +17,20 @@ export async function runTransaction<T>(
   work: (tx: StoreTransaction) => Promise<T>,
 ): Promise<T> {
   let outcome: { value: T } | undefined;
-  await sql.begin(async (tx) => {
-    outcome = { value: await work(storeTransaction(tx, cursors, deadLetters)) };
-  });
+  let failed: { error: unknown } | undefined;
+  try {
+    await sql.begin(async (tx) => {
+      try {
+        outcome = { value: await work(storeTransaction(tx, cursors, deadLetters)) };
+      } catch (error) {
+        failed = { error };
+        throw error;
+      }
+    });
+  } catch (error) {
+    if (failed !== undefined && failed.error === error) throw error;
+    throw storeFailure('transaction', error);
+  }
   if (outcome === undefined) throw new Error('transaction ended without running its work');
   return outcome.value;
 }

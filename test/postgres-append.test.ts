@@ -1,0 +1,165 @@
+/** PostgreSQL-specific guarantees of append and migrate under concurrency (real server, fresh schema per test). */
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import postgres from 'postgres';
+import type { Sql } from 'postgres';
+import { WrongExpectedVersionError } from '../src/errors.ts';
+import type { NewEvent } from '../src/events/types.ts';
+import { postgresStore } from '../src/store/postgres/index.ts';
+import type { PostgresStore } from '../src/store/postgres/index.ts';
+import { freshSchema, startPostgres } from './support/postgres.ts';
+import type { TestPostgres } from './support/postgres.ts';
+import { deferred, waitFor } from './support/wait.ts';
+
+let server: TestPostgres;
+let sql: Sql;
+
+before(async () => {
+  server = await startPostgres();
+  sql = postgres(server.url, { max: 25, onnotice: () => {} });
+});
+
+after(async () => {
+  await sql.end();
+  await server.stop();
+});
+
+const event = (eventId: string): NewEvent => ({ eventId, type: 'Tested', data: { eventId }, metadata: {} });
+
+async function openStore(schema?: string): Promise<PostgresStore> {
+  const store = postgresStore({ sql, schema: schema ?? (await freshSchema(sql)) });
+  await store.migrate();
+  return store;
+}
+
+describe('PostgreSQL migrate', () => {
+  it('migrates one fresh schema from two processes at once, applying each migration once', async () => {
+    const schema = await freshSchema(sql);
+    const other = postgres(server.url, { max: 2, onnotice: () => {} });
+    try {
+      const a = postgresStore({ sql, schema });
+      const b = postgresStore({ sql: other, schema });
+      await Promise.all([a.migrate(), b.migrate(), a.migrate(), b.migrate()]);
+      const rows = await sql<{ version: number }[]>`select version from ${sql(schema)}.migrations`;
+      assert.deepEqual(rows.map((row) => row.version), [1]);
+      const appended = await b.append({ streamId: 's', events: [event('e1')], expectedVersion: 'any' });
+      assert.equal(appended.lastEventNumber, 1);
+      assert.equal(await a.headPosition(), 1);
+    } finally {
+      await other.end();
+    }
+  });
+
+  it('reports a failing migration as a StoreError and leaves nothing half-applied', async () => {
+    const schema = await freshSchema(sql);
+    await sql`create schema ${sql(schema)}`;
+    await sql`create table ${sql(schema)}.events (clash integer)`;
+    const store = postgresStore({ sql, schema });
+    await assert.rejects(store.migrate(), (error: unknown) => error instanceof Error && (error as { code?: string }).code === 'STORE');
+    const [row] = await sql<{ tables: string }[]>`select count(*)::text as tables from pg_tables where schemaname = ${schema}`;
+    assert.equal(row?.tables, '1');
+  });
+});
+
+describe('PostgreSQL append under concurrency', () => {
+  it('lets exactly one of 20 concurrent appends expecting the same version win', async () => {
+    const store = await openStore();
+    await store.append({ streamId: 's', events: [event('first')], expectedVersion: 'no_stream' });
+    const outcomes = await Promise.allSettled(
+      Array.from({ length: 20 }, (_, i) => store.append({ streamId: 's', events: [event(`e${i}`)], expectedVersion: 1 })),
+    );
+    const won = outcomes.filter((outcome) => outcome.status === 'fulfilled');
+    const lost = outcomes.filter((outcome): outcome is PromiseRejectedResult => outcome.status === 'rejected');
+    assert.equal(won.length, 1);
+    assert.equal(lost.length, 19);
+    for (const { reason } of lost) {
+      assert.ok(reason instanceof WrongExpectedVersionError);
+      assert.equal(reason.actualVersion, 2);
+    }
+    const page = await store.read({ after: 0, limit: 100, streamId: 's' });
+    assert.deepEqual(page.events.map((e) => e.streamVersion), [1, 2]);
+  });
+
+  it('stores each id once when many concurrent appends carry overlapping ids, reporting the rest as duplicates', async () => {
+    const store = await openStore();
+    const results = await Promise.all(
+      Array.from({ length: 12 }, (_, i) =>
+        store.append({ streamId: `s${i % 3}`, events: [event(`own-${i}`), event('x1'), event(`x${2 + (i % 2)}`)], expectedVersion: 'any' }),
+      ),
+    );
+    const appended = results.flatMap((result) => result.events.map((e) => e.eventId));
+    const duplicates = results.flatMap((result) => result.duplicates);
+    assert.equal(new Set(appended).size, appended.length, 'no id appended twice');
+    assert.deepEqual(new Set(appended), new Set([...Array.from({ length: 12 }, (_, i) => `own-${i}`), 'x1', 'x2', 'x3']));
+    assert.equal(duplicates.length, 12 * 3 - appended.length);
+    const [row] = await sql<{ n: string }[]>`select count(*)::text as n from ${sql(store.schema)}.events`;
+    assert.equal(row?.n, String(appended.length));
+    for (const stream of ['s0', 's1', 's2']) {
+      const versions = (await store.read({ after: 0, limit: 100, streamId: stream })).events.map((e) => e.streamVersion);
+      assert.deepEqual(versions, versions.map((_, i) => i + 1), `stream ${stream} has no version holes`);
+    }
+  });
+
+  it('closes the version hole left by an id that a concurrent transaction stored first', async () => {
+    const store = await openStore();
+    const held = deferred();
+    const stored = deferred();
+    const open = sql.begin(async (tx) => {
+      await store.append({ streamId: 'one', events: [event('X')], expectedVersion: 'any', transaction: tx });
+      stored.resolve();
+      await held.promise;
+    });
+    await stored.promise;
+    const racing = store.append({ streamId: 'two', events: [event('Y'), event('X'), event('Z')], expectedVersion: 'no_stream' });
+    try {
+      await waitFor(async () => {
+        const [row] = await sql<{ waiting: number }[]>`
+          select count(*)::int as waiting from pg_stat_activity where wait_event_type = 'Lock' and query like '%append_events%'`;
+        return (row?.waiting ?? 0) > 0;
+      }, 'the racing append to wait for the open transaction');
+    } finally {
+      held.resolve();
+      await open;
+    }
+    const result = await racing;
+    assert.deepEqual(result.duplicates, ['X']);
+    assert.deepEqual(result.events.map((e) => [e.eventId, e.streamVersion]), [['Y', 1], ['Z', 2]]);
+    const page = await store.read({ after: 0, limit: 10, streamId: 'two' });
+    assert.deepEqual(page.events.map((e) => [e.eventId, e.streamVersion]), [['Y', 1], ['Z', 2]]);
+    const next = await store.append({ streamId: 'two', events: [event('W')], expectedVersion: 2 });
+    assert.equal(next.events[0]?.streamVersion, 3);
+    const numbers = (await store.read({ after: 0, limit: 10 })).events.map((e) => e.eventNumber);
+    assert.deepEqual(numbers, [1, 2, 3, 4]);
+  });
+
+  it('returns each concurrent append its own consecutive numbers, all distinct and gapless together', async () => {
+    const store = await openStore();
+    const results = await Promise.all(
+      Array.from({ length: 30 }, (_, i) =>
+        store.append({ streamId: `s${i % 5}`, events: [event(`a${i}`), event(`b${i}`)], expectedVersion: 'any' }),
+      ),
+    );
+    const numbers = results.flatMap((result) => result.events.map((e) => e.eventNumber)).sort((x, y) => x - y);
+    assert.deepEqual(numbers, Array.from({ length: 60 }, (_, i) => i + 1));
+    for (const result of results) {
+      assert.equal(result.events[1]?.eventNumber, (result.events[0]?.eventNumber ?? 0) + 1);
+      assert.equal(result.lastEventNumber, result.events[1]?.eventNumber);
+    }
+    const page = await store.read({ after: 0, limit: 100 });
+    const byId = new Map(page.events.map((e) => [e.eventId, e.eventNumber]));
+    for (const result of results) for (const e of result.events) assert.equal(byId.get(e.eventId), e.eventNumber);
+  });
+
+  it('rejects data PostgreSQL cannot store as an invalid event and appends nothing', async () => {
+    const store = await openStore();
+    await assert.rejects(
+      store.append({ streamId: 's', events: [event('ok'), { eventId: 'nul', type: 'T', data: { text: 'a\u0000b' }, metadata: {} }], expectedVersion: 'any' }),
+      (error: unknown) => (error as { code?: string }).code === 'INVALID_EVENT',
+    );
+    await assert.rejects(
+      store.append({ streamId: 's', events: [{ eventId: 'big', type: 'T', data: { n: 1n }, metadata: {} }], expectedVersion: 'any' }),
+      (error: unknown) => (error as { code?: string }).code === 'INVALID_EVENT',
+    );
+    assert.equal(await store.headPosition(), 0);
+  });
+});
