@@ -127,7 +127,6 @@ export async function startPostgres(): Promise<TestPostgres> {
     `-k ${dir}`,
     '-c listen_addresses=127.0.0.1',
     '-c fsync=off',
-    '-c synchronous_commit=off',
     '-c full_page_writes=off',
     '-c max_connections=200',
     '-c shared_buffers=256MB',
