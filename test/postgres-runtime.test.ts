@@ -155,3 +155,18 @@ describe('herald on PostgreSQL', () => {
     await app.stop();
   });
 });
+
+describe('examples/postgres.ts', () => {
+  it('runs against the test server and shows the projection, outbox and inbox', async () => {
+    const { execFile } = await import('node:child_process');
+    const output = await new Promise<string>((resolve, reject) => {
+      execFile(process.execPath, ['--import', 'tsx', 'examples/postgres.ts'], { env: { ...process.env, DATABASE_URL: pg.url } }, (error, stdout, stderr) =>
+        error ? reject(new Error(`${error.message}\n${stdout}\n${stderr}`)) : resolve(stdout),
+      );
+    });
+    assert.match(output, /read model {5}order-1 = 30 right after the strong dispatch/);
+    assert.match(output, /order-2 is never delivered/);
+    assert.match(output, /read model {5}order-1, order-3, order-4, order-5/);
+    assert.match(output, /appended 1, then 0 \(duplicates: msg-4711\)/);
+  });
+});
