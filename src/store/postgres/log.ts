@@ -26,13 +26,6 @@ export interface EventLogDeps {
   readonly listening: () => Promise<void>;
 }
 
-interface Serialized {
-  id: string;
-  type: string;
-  data: unknown;
-  metadata: Record<string, unknown>;
-}
-
 /** Creates the log operations. */
 export function createEventLog({ sql, schema, channel, sequencer, listening }: EventLogDeps): EventLog {
   /** The highest number among stored events with these ids, numbering committed batches first if needed. */
@@ -64,9 +57,8 @@ export function createEventLog({ sql, schema, channel, sequencer, listening }: E
       throw new WrongExpectedVersionError(streamId, expectedVersion, toNumber(row.version ?? 0));
     }
     const stored = new Set(row.duplicates);
-    const copies = JSON.parse(json) as Serialized[];
-    const fresh = copies.filter((event) => !stored.has(event.id));
-    const duplicates = copies.filter((event) => stored.has(event.id)).map((event) => event.id);
+    const fresh = request.events.filter((event) => !stored.has(event.eventId));
+    const duplicates = request.events.filter((event) => stored.has(event.eventId)).map((event) => event.eventId);
     if (fresh.length === 0 || row.batch_id === null || row.version === null) {
       return { events: [], duplicates, lastEventNumber: await lastNumberOfStored(db, duplicates, transaction !== undefined) };
     }
@@ -82,7 +74,7 @@ export function createEventLog({ sql, schema, channel, sequencer, listening }: E
     const firstVersion = toNumber(row.version);
     const events = fresh.map(
       (event, i): RecordedEvent => ({
-        eventId: event.id,
+        eventId: event.eventId,
         eventNumber: firstNumber === 0 ? 0 : firstNumber + i,
         streamId,
         streamVersion: firstVersion + i,

@@ -81,7 +81,9 @@ CREATE INDEX dead_letters_handler ON dead_letters (handler_name, dead_at);
 CREATE INDEX dead_letters_dead_at ON dead_letters (dead_at);
 
 -- Appends p_events ([{ "id", "type", "data", "metadata" }], ids distinct) to one stream, in one statement.
--- Ids already stored are dropped first; when none remain it succeeds without a version check.
+-- The fast path claims the versions and locks the stream row in one upsert that holds only if the
+-- expectation does, inserts the events (ids already stored are skipped by ON CONFLICT) and one batch.
+-- When the expectation fails, the append still succeeds if every id is stored already (a retry).
 -- Returns outcome 'ok' or 'wrong_expected_version' (with the stream's version) instead of raising, so a
 -- caller's transaction (outbox) stays usable. p_notify_channel: notified (at commit) that a batch awaits numbers.
 CREATE FUNCTION append_events(
@@ -93,54 +95,59 @@ CREATE FUNCTION append_events(
 ) RETURNS TABLE (outcome text, version bigint, batch_id bigint, duplicates text[], created_at timestamptz)
 LANGUAGE plpgsql SET search_path FROM CURRENT AS $$
 DECLARE
-  v_ids text[];
-  v_dups text[];
+  v_count integer := jsonb_array_length(p_events);
   v_current bigint;
   v_inserted integer;
+  v_dups text[] := '{}';
   v_batch bigint;
   v_slot bigint;
   v_row record;
 BEGIN
-  SELECT array_agg(x->>'id' ORDER BY o) INTO v_ids FROM jsonb_array_elements(p_events) WITH ORDINALITY AS t(x, o);
-  SELECT coalesce(array_agg(e.event_id), '{}') INTO v_dups FROM events e WHERE e.event_id = ANY (v_ids);
-  IF cardinality(v_dups) = cardinality(v_ids) THEN
-    RETURN QUERY SELECT 'ok'::text, NULL::bigint, NULL::bigint, v_dups, now();
-    RETURN;
+  IF p_expected = 'any' THEN
+    INSERT INTO streams AS s (stream_id, version) VALUES (p_stream_id, v_count)
+    ON CONFLICT (stream_id) DO UPDATE SET version = s.version + v_count
+    RETURNING s.version - v_count INTO v_current;
+  ELSIF p_expected = 'no_stream' OR (p_expected = 'exact' AND p_expected_version = 0) THEN
+    INSERT INTO streams AS s (stream_id, version) VALUES (p_stream_id, v_count)
+    ON CONFLICT (stream_id) DO UPDATE SET version = v_count WHERE s.version = 0
+    RETURNING 0 INTO v_current;
+  ELSIF p_expected = 'stream_exists' THEN
+    UPDATE streams s SET version = s.version + v_count WHERE s.stream_id = p_stream_id AND s.version > 0
+    RETURNING s.version - v_count INTO v_current;
+  ELSE
+    UPDATE streams s SET version = s.version + v_count WHERE s.stream_id = p_stream_id AND s.version = p_expected_version
+    RETURNING p_expected_version INTO v_current;
   END IF;
 
-  SELECT s.version INTO v_current FROM streams s WHERE s.stream_id = p_stream_id FOR UPDATE;
-  IF NOT FOUND THEN
-    IF p_expected = 'stream_exists' OR (p_expected = 'exact' AND p_expected_version <> 0) THEN
-      RETURN QUERY SELECT 'wrong_expected_version'::text, 0::bigint, NULL::bigint, v_dups, now();
-      RETURN;
+  IF v_current IS NULL THEN
+    SELECT coalesce(array_agg(e.event_id), '{}') INTO v_dups
+    FROM events e WHERE e.event_id IN (SELECT t.x->>'id' FROM jsonb_array_elements(p_events) AS t(x));
+    IF cardinality(v_dups) = v_count THEN
+      RETURN QUERY SELECT 'ok'::text, NULL::bigint, NULL::bigint, v_dups, now();
+    ELSE
+      RETURN QUERY SELECT 'wrong_expected_version'::text,
+        coalesce((SELECT s.version FROM streams s WHERE s.stream_id = p_stream_id), 0), NULL::bigint, v_dups, now();
     END IF;
-    INSERT INTO streams (stream_id, version) VALUES (p_stream_id, 0) ON CONFLICT DO NOTHING;
-    SELECT s.version INTO v_current FROM streams s WHERE s.stream_id = p_stream_id FOR UPDATE;
-  END IF;
-  IF NOT (p_expected = 'any'
-      OR (p_expected = 'no_stream' AND v_current = 0)
-      OR (p_expected = 'stream_exists' AND v_current > 0)
-      OR (p_expected = 'exact' AND v_current = p_expected_version)) THEN
-    RETURN QUERY SELECT 'wrong_expected_version'::text, v_current, NULL::bigint, v_dups, now();
     RETURN;
   END IF;
 
   WITH inserted AS (
     INSERT INTO events (stream_id, stream_version, event_id, type, data, metadata)
-    SELECT p_stream_id, v_current + row_number() OVER (ORDER BY t.o), t.x->>'id', t.x->>'type', t.x->'data', t.x->'metadata'
+    SELECT p_stream_id, v_current + t.o, t.x->>'id', t.x->>'type', t.x->'data', t.x->'metadata'
     FROM jsonb_array_elements(p_events) WITH ORDINALITY AS t(x, o)
-    WHERE NOT (t.x->>'id' = ANY (v_dups))
     ORDER BY t.o
     ON CONFLICT (event_id) DO NOTHING
     RETURNING 1
   ) SELECT count(*) INTO v_inserted FROM inserted;
 
-  IF v_inserted < cardinality(v_ids) - cardinality(v_dups) THEN
-    -- A concurrent append stored some of these ids first: they are duplicates too. Close the version
-    -- holes they left, lowest first, so every slot moved into is free (this stream is locked by us).
+  IF v_inserted < v_count THEN
+    -- Some ids were stored already (or by a concurrent append that committed first): they are duplicates.
+    -- Close the version holes they left, lowest first, so every slot moved into is free (the stream row
+    -- is locked by us), and give back the versions claimed for them.
     v_dups := ARRAY(
-      SELECT id FROM unnest(v_ids) AS id
-      WHERE NOT EXISTS (SELECT 1 FROM events e WHERE e.event_id = id AND e.stream_id = p_stream_id AND e.stream_version > v_current)
+      SELECT t.x->>'id' FROM jsonb_array_elements(p_events) WITH ORDINALITY AS t(x, o)
+      WHERE NOT EXISTS (SELECT 1 FROM events e WHERE e.event_id = t.x->>'id' AND e.stream_id = p_stream_id AND e.stream_version > v_current)
+      ORDER BY t.o
     );
     v_slot := v_current;
     FOR v_row IN SELECT e.stream_version FROM events e WHERE e.stream_id = p_stream_id AND e.stream_version > v_current ORDER BY 1 LOOP
@@ -149,13 +156,13 @@ BEGIN
         UPDATE events SET stream_version = v_slot WHERE stream_id = p_stream_id AND stream_version = v_row.stream_version;
       END IF;
     END LOOP;
+    UPDATE streams SET version = v_current + v_inserted WHERE stream_id = p_stream_id;
+    IF v_inserted = 0 THEN
+      RETURN QUERY SELECT 'ok'::text, NULL::bigint, NULL::bigint, v_dups, now();
+      RETURN;
+    END IF;
   END IF;
 
-  IF v_inserted = 0 THEN
-    RETURN QUERY SELECT 'ok'::text, NULL::bigint, NULL::bigint, v_dups, now();
-    RETURN;
-  END IF;
-  UPDATE streams SET version = v_current + v_inserted WHERE stream_id = p_stream_id;
   INSERT INTO batches (stream_id, first_version, size) VALUES (p_stream_id, v_current + 1, v_inserted) RETURNING id INTO v_batch;
   IF p_notify_channel IS NOT NULL THEN
     PERFORM pg_notify(p_notify_channel, 'u');
