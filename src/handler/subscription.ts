@@ -80,7 +80,16 @@ export function createSubscription(deps: SubscriptionDeps): Subscription {
               behind: () => actor.send({ type: 'BEHIND' }),
               stopRequested: (reason) => actor.send({ type: 'FAIL', reason }),
               advanced: deps.onAdvance,
-              storeTrouble: deps.onError,
+              storeTrouble: (error) => {
+                deps.onError(error);
+                if (deps.telemetry.hasListeners('store:warning')) {
+                  deps.telemetry.emit('store:warning', {
+                    app: deps.appName,
+                    message: `handler "${config.name}": ${error instanceof Error ? error.message : String(error)}; retrying`,
+                    detail: { handlerName: config.name, error },
+                  });
+                }
+              },
               failure: deps.onError,
             },
           });

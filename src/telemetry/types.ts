@@ -53,7 +53,7 @@ export interface SupervisorStopErrorPayload {
   readonly error: unknown;
 }
 
-/** Payload of `store:lag`: the PostgreSQL store sees readers held back (e.g. a long transaction). */
+/** Payload of `store:warning`: a handler's read or cursor save failed and is being retried (e.g. the database restarts). */
 export interface StoreWarningPayload {
   readonly app: string;
   readonly message: string;
