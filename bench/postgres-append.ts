@@ -159,6 +159,20 @@ async function sequencerCost(sql: Sql, batches: number, size: number): Promise<n
   return (elapsed / (batches * size)) * 1000;
 }
 
+/** The same for the row-level sequencer: `rows` committed unnumbered rows numbered by one UPDATE run. */
+async function rowSequencerCost(sql: Sql, rows: number): Promise<number> {
+  const schema = await freshSchema(sql);
+  const append = await rowSequencer.setup(sql, schema);
+  const s = `"${schema}"`;
+  await append('warm-up', 1);
+  for (let i = 0; i < rows / 100; i++) await sql.unsafe(insertSelect(`${s}.events`), [`s${i}`, eventsJson(`s${i}`, 100)]);
+  const started = performance.now();
+  await sql.unsafe(`select ${s}.seq(${rows * 2})`);
+  const elapsed = performance.now() - started;
+  await sql.unsafe(`drop schema ${s} cascade`);
+  return (elapsed / rows) * 1000;
+}
+
 const server = await startPostgres();
 const sql = postgres(server.url, { max: 12, onnotice: () => {} });
 try {
@@ -175,6 +189,7 @@ try {
   console.log('sequencer, ms per 1,000 events numbered in one run:');
   console.log(`  1,000 appends of 1 event:    ${(await sequencerCost(sql, 1000, 1)).toFixed(2)}`);
   console.log(`  1,000 appends of 100 events: ${(await sequencerCost(sql, 1000, 100)).toFixed(2)}`);
+  console.log(`  row-level UPDATE, 100,000 rows: ${(await rowSequencerCost(sql, 100_000)).toFixed(2)}`);
 } finally {
   await sql.end();
   await server.stop();

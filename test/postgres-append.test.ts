@@ -163,3 +163,35 @@ describe('PostgreSQL append under concurrency', () => {
     assert.equal(await store.headPosition(), 0);
   });
 });
+
+describe('PostgreSQL reads', () => {
+  it('pages through the middle of large appends, for the log and for one stream', async () => {
+    const store = await openStore();
+    await store.append({ streamId: 'a', events: Array.from({ length: 7 }, (_, i) => event(`a${i}`)), expectedVersion: 'any' });
+    await store.append({ streamId: 'b', events: Array.from({ length: 5 }, (_, i) => event(`b${i}`)), expectedVersion: 'any' });
+    await store.append({ streamId: 'a', events: Array.from({ length: 4 }, (_, i) => event(`a${7 + i}`)), expectedVersion: 'any' });
+    const pages: number[][] = [];
+    for (let position = 0; ; ) {
+      const page = await store.read({ after: position, limit: 3 });
+      if (page.events.length === 0) break;
+      pages.push(page.events.map((e) => e.eventNumber));
+      position = page.readThrough;
+    }
+    assert.deepEqual(pages.flat(), Array.from({ length: 16 }, (_, i) => i + 1));
+    assert.deepEqual(pages.map((page) => page.length), [3, 3, 3, 3, 3, 1]);
+    const streamPages: string[][] = [];
+    for (let position = 0; ; ) {
+      const page = await store.read({ after: position, limit: 4, streamId: 'a' });
+      if (page.events.length === 0) break;
+      streamPages.push(page.events.map((e) => `${e.eventId}@${e.eventNumber}`));
+      position = page.readThrough;
+    }
+    assert.deepEqual(streamPages, [
+      ['a0@1', 'a1@2', 'a2@3', 'a3@4'],
+      ['a4@5', 'a5@6', 'a6@7', 'a7@13'],
+      ['a8@14', 'a9@15', 'a10@16'],
+    ]);
+    const fromMiddle = await store.read({ after: 9, limit: 10, streamId: 'b' });
+    assert.deepEqual([fromMiddle.events.map((e) => e.eventId), fromMiddle.readThrough], [['b2', 'b3', 'b4'], 16]);
+  });
+});

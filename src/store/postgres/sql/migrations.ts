@@ -30,7 +30,7 @@ export async function appliedVersions(tx: TransactionSql, schema: string): Promi
 
 /** Runs one migration's statements with the schema as `search_path`, and records it. */
 export async function applyMigration(tx: TransactionSql, schema: string, migration: { version: number; name: string; sql: string }): Promise<void> {
-  await tx`set local search_path to ${tx(schema)}`;
+  await tx`set local search_path to ${tx(schema)}, pg_temp`;
   await tx.unsafe(migration.sql);
   await tx`insert into ${tx(schema)}.migrations (version, name) values (${migration.version}, ${migration.name})`;
 }
