@@ -1,0 +1,11 @@
+/** Every scenario, in the order of the benchmark issue. */
+import type { Scenario } from '../types.ts';
+import { append } from './append.ts';
+import { catchUp } from './catch-up.ts';
+import { liveLatency } from './live-latency.ts';
+import { memory } from './memory.ts';
+import { partitions } from './partitions.ts';
+import { queues } from './queues.ts';
+import { strong } from './strong.ts';
+
+export const scenarios: readonly Scenario[] = [catchUp, append, liveLatency, strong, partitions, queues, memory];
