@@ -38,8 +38,8 @@ export interface PumpSignals {
   failure(error: unknown): void;
 }
 
-/** Everything a pump needs. */
-export interface PumpDeps {
+/** What every part of one handler run shares: its config, store, clock, telemetry and settings. */
+export interface RunDeps {
   readonly config: HandlerConfig;
   readonly store: EventStore;
   readonly clock: Clock;
@@ -47,6 +47,10 @@ export interface PumpDeps {
   readonly appName: string;
   readonly scope: HandlerScope;
   readonly settings: SubscriptionSettings;
+}
+
+/** Everything a pump needs. */
+export interface PumpDeps extends RunDeps {
   readonly cursor: CursorState;
   readonly signals: PumpSignals;
 }

@@ -1,26 +1,14 @@
 import { createActor, fromPromise } from 'xstate';
-import type { Clock } from '../clock.ts';
 import type { RecordedEvent } from '../events/types.ts';
-import type { EventStore } from '../store/types.ts';
 import type { ChildExit } from '../supervisor/types.ts';
-import type { Telemetry } from '../telemetry/emitter.ts';
 import { isNormalStop } from './actions.ts';
-import { createPump, type Pump, type SubscriptionSettings } from './pump.ts';
-import type { HandlerScope } from './scope.ts';
+import { createPump, type Pump, type RunDeps } from './pump.ts';
 import { startHandler } from './startup.ts';
 import { stateName, subscriptionMachine } from './subscription-machine.ts';
-import type { HandlerConfig } from './types.ts';
 import type { HandlingOutcome } from './worker.ts';
 
 /** Everything one run of a handler needs. */
-export interface SubscriptionDeps {
-  readonly config: HandlerConfig;
-  readonly store: EventStore;
-  readonly clock: Clock;
-  readonly telemetry: Telemetry;
-  readonly appName: string;
-  readonly scope: HandlerScope;
-  readonly settings: SubscriptionSettings;
+export interface SubscriptionDeps extends RunDeps {
   /** How long `stop()` lets workers finish queued events. */
   readonly drainTimeoutMs: number;
   /** The run ended on its own (never called after `stop()`). */
