@@ -3,14 +3,20 @@ import type { ISql } from 'postgres';
 import { monotonicFactory } from 'ulid';
 import { StoreError } from '../../errors.ts';
 import type { DeadLetter, NewDeadLetter } from '../types.ts';
+import { sqlState } from './failure.ts';
 import { toDeadLetter } from './rows.ts';
 import { deleteDeadLetter, deleteDeadLettersBefore, insertDeadLetter, selectDeadLetter, selectDeadLetters } from './sql/dead-letters.ts';
 import { checkDeadLetter } from './validate.ts';
 
 /** The dead-letter operations of the store. */
 export interface DeadLetters {
-  /** Records in `db` (the pool, or a transaction). */
-  add(db: ISql, deadLetter: NewDeadLetter): Promise<DeadLetter>;
+  /**
+   * Records in `db` (the pool, or a transaction) under `id`. Repeating a call whose answer was lost
+   * returns the dead letter it stored.
+   */
+  add(db: ISql, deadLetter: NewDeadLetter, id?: string): Promise<DeadLetter>;
+  /** A new dead-letter id (monotonic ULID). */
+  newId(): string;
   list(handlerName: string | undefined): Promise<DeadLetter[]>;
   get(id: string): Promise<DeadLetter | undefined>;
   remove(id: string): Promise<boolean>;
@@ -21,7 +27,8 @@ export interface DeadLetters {
 export function createDeadLetters(sql: ISql, schema: string): DeadLetters {
   const newId = monotonicFactory();
   return {
-    async add(db, deadLetter) {
+    newId,
+    async add(db, deadLetter, id = newId()) {
       checkDeadLetter(deadLetter);
       let event: string;
       try {
@@ -30,8 +37,13 @@ export function createDeadLetters(sql: ISql, schema: string): DeadLetters {
         throw new StoreError('addDeadLetter: the event cannot be stored as JSON', error);
       }
       const { handlerName, error, attempts } = deadLetter;
-      const row = await insertDeadLetter(db, schema, { id: newId(), handlerName, event, message: error.message, stack: error.stack ?? null, attempts });
-      return toDeadLetter(row);
+      try {
+        return toDeadLetter(await insertDeadLetter(db, schema, { id, handlerName, event, message: error.message, stack: error.stack ?? null, attempts }));
+      } catch (failure) {
+        const stored = sqlState(failure) === '23505' ? await selectDeadLetter(db, schema, id) : undefined;
+        if (stored === undefined) throw failure;
+        return toDeadLetter(stored);
+      }
     },
     async list(handlerName) {
       if (handlerName !== undefined && typeof handlerName !== 'string') throw new StoreError('listDeadLetters: handlerName must be a string');

@@ -13,6 +13,7 @@ import { migrate } from './migrate.ts';
 import { createNotifications } from './notifications.ts';
 import { resolveOptions } from './options.ts';
 import type { PostgresStoreOptions } from './options.ts';
+import { retryConnectionLoss } from './retry.ts';
 import { createSequencer } from './sequencer.ts';
 import { runTransaction } from './transaction.ts';
 
@@ -40,7 +41,7 @@ export interface PostgresStore extends EventStore {
  * await store.migrate();
  */
 export function postgresStore(options: PostgresStoreOptions): PostgresStore {
-  const { sql, owned, schema, sequencerBatchSize, channel } = resolveOptions(options);
+  const { sql, owned, schema, sequencerBatchSize, connectionRetryMs, channel } = resolveOptions(options);
   const sequencer = createSequencer(sql, schema, sequencerBatchSize, channel);
   const notifications = createNotifications({
     sql,
@@ -52,11 +53,14 @@ export function postgresStore(options: PostgresStoreOptions): PostgresStore {
   const deadLetters = createDeadLetters(sql, schema);
   let closing: Promise<void> | undefined;
 
-  /** Runs one operation: rejects once closed, and surfaces every failure as a herald error. */
-  async function run<T>(operation: string, work: () => Promise<T>): Promise<T> {
+  /**
+   * Runs one operation: rejects once closed, repeats it after a lost connection (unless `retry` is false),
+   * and surfaces every failure as a herald error.
+   */
+  async function run<T>(operation: string, work: () => Promise<T>, retry = true): Promise<T> {
     if (closing !== undefined) throw new StoreError(`${operation}: the PostgreSQL store is closed`);
     try {
-      return await work();
+      return retry ? await retryConnectionLoss(work, connectionRetryMs) : await work();
     } catch (error) {
       throw storeFailure(operation, error);
     }
@@ -67,7 +71,7 @@ export function postgresStore(options: PostgresStoreOptions): PostgresStore {
     sql,
     schema,
     migrate: () => run('migrate', () => migrate(sql, schema)),
-    append: (request) => run('append', () => log.append(request)),
+    append: (request) => run('append', () => log.append(request), request?.transaction === undefined),
     read: (request) => run('read', () => log.read(request)),
     headPosition: () => run('headPosition', () => log.head()),
     registerHandler: (registration) => run('registerHandler', () => cursors.register(registration)),
@@ -79,7 +83,10 @@ export function postgresStore(options: PostgresStoreOptions): PostgresStore {
         await cursors.save(sql, name, state);
       }),
     resetCursor: (name) => run('resetCursor', () => cursors.reset(name)),
-    addDeadLetter: (deadLetter) => run('addDeadLetter', () => deadLetters.add(sql, deadLetter)),
+    addDeadLetter(deadLetter) {
+      const id = deadLetters.newId();
+      return run('addDeadLetter', () => deadLetters.add(sql, deadLetter, id));
+    },
     listDeadLetters: (filter) => run('listDeadLetters', () => deadLetters.list(filter?.handlerName)),
     getDeadLetter: (id) => run('getDeadLetter', () => deadLetters.get(id)),
     removeDeadLetter: (id) => run('removeDeadLetter', () => deadLetters.remove(id)),

@@ -25,6 +25,12 @@ export interface PostgresStoreOptions {
    * @default 1000
    */
   readonly sequencerBatchSize?: number | undefined;
+  /**
+   * How long, in all, a store call waits and retries after losing its connection before it rejects with
+   * `StoreError` (never for calls inside a caller's transaction). `0` disables retries.
+   * @default 3000
+   */
+  readonly connectionRetryMs?: number | undefined;
 }
 
 /** The defaults of {@link PostgresStoreOptions}. */
@@ -32,6 +38,7 @@ export const defaults = {
   schema: 'herald',
   maxConnections: 10,
   sequencerBatchSize: 1000,
+  connectionRetryMs: 3000,
 } as const satisfies PostgresStoreOptions;
 
 /** Options validated and completed. */
@@ -41,6 +48,7 @@ export interface ResolvedOptions {
   readonly owned: boolean;
   readonly schema: string;
   readonly sequencerBatchSize: number;
+  readonly connectionRetryMs: number;
   /** The LISTEN/NOTIFY channel of this schema. */
   readonly channel: string;
 }
@@ -62,7 +70,7 @@ export function channelOf(schema: string): string {
 /** Validates `options` (throwing `HandlerConfigError` naming the field) and opens the pool for `url`. */
 export function resolveOptions(options: PostgresStoreOptions): ResolvedOptions {
   if (typeof options !== 'object' || options === null) throw new HandlerConfigError('postgresStore needs an options object');
-  const known = new Set(['sql', 'url', 'schema', 'maxConnections', 'sequencerBatchSize']);
+  const known = new Set(['sql', 'url', 'schema', 'maxConnections', 'sequencerBatchSize', 'connectionRetryMs']);
   for (const key of Object.keys(options)) {
     if (!known.has(key)) throw new HandlerConfigError(`postgresStore: unknown option "${key}"`, key);
   }
@@ -72,6 +80,10 @@ export function resolveOptions(options: PostgresStoreOptions): ResolvedOptions {
   }
   const maxConnections = positiveInteger(options.maxConnections ?? defaults.maxConnections, 'maxConnections');
   const sequencerBatchSize = positiveInteger(options.sequencerBatchSize ?? defaults.sequencerBatchSize, 'sequencerBatchSize');
+  const connectionRetryMs = options.connectionRetryMs ?? defaults.connectionRetryMs;
+  if (typeof connectionRetryMs !== 'number' || !Number.isSafeInteger(connectionRetryMs) || connectionRetryMs < 0) {
+    throw new HandlerConfigError(`postgresStore: connectionRetryMs must be a non-negative integer, got ${String(connectionRetryMs)}`, 'connectionRetryMs');
+  }
   const { sql, url } = options;
   if ((sql === undefined) === (url === undefined)) throw new HandlerConfigError('postgresStore needs exactly one of sql and url', 'sql');
   if (sql !== undefined) {
@@ -80,9 +92,9 @@ export function resolveOptions(options: PostgresStoreOptions): ResolvedOptions {
     if (transform.column.from !== undefined || transform.column.to !== undefined || transform.value.from !== undefined || transform.row.from !== undefined) {
       throw new HandlerConfigError('postgresStore: the sql instance must not transform column names, values or rows', 'sql');
     }
-    return { sql, owned: false, schema, sequencerBatchSize, channel: channelOf(schema) };
+    return { sql, owned: false, schema, sequencerBatchSize, connectionRetryMs, channel: channelOf(schema) };
   }
   if (typeof url !== 'string' || url === '') throw new HandlerConfigError('postgresStore: url must be a connection string', 'url');
   const own = postgres(url, { max: maxConnections, onnotice: () => {} });
-  return { sql: own, owned: true, schema, sequencerBatchSize, channel: channelOf(schema) };
+  return { sql: own, owned: true, schema, sequencerBatchSize, connectionRetryMs, channel: channelOf(schema) };
 }
