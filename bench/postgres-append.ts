@@ -16,6 +16,7 @@
  */
 import postgres from 'postgres';
 import type { Sql } from 'postgres';
+import type { NewEvent } from '../src/events/types.ts';
 import { postgresStore } from '../src/store/postgres/index.ts';
 import { freshSchema, startPostgres } from '../test/support/postgres.ts';
 
@@ -30,15 +31,19 @@ interface Scenario {
   setup(sql: Sql, schema: string): Promise<(stream: string, size: number) => Promise<void>>;
 }
 
+/** The events every scenario stores, as a caller has them: objects. */
+function eventsOf(stream: string, size: number): NewEvent[] {
+  return Array.from({ length: size }, (_, i) => ({
+    eventId: `${stream}-${i}`,
+    type: 'OrderPlaced',
+    data: { orderId: stream, line: i, amount: 42.5, note: 'hello world' },
+    metadata: { correlationId: stream },
+  }));
+}
+
+/** The JSON the SQL-only scenarios send (the store builds the same shape). */
 function eventsJson(stream: string, size: number): string {
-  return JSON.stringify(
-    Array.from({ length: size }, (_, i) => ({
-      id: `${stream}-${i}`,
-      type: 'OrderPlaced',
-      data: { orderId: stream, line: i, amount: 42.5, note: 'hello world' },
-      metadata: { correlationId: stream },
-    })),
-  );
+  return JSON.stringify(eventsOf(stream, size).map((e) => ({ id: e.eventId, type: e.type, data: e.data, metadata: e.metadata })));
 }
 
 const columns = `stream_id text not null, stream_version bigint not null, event_id text not null unique, type text not null,
@@ -93,12 +98,7 @@ const herald: Scenario = {
   async setup(sql, schema) {
     const store = postgresStore({ sql, schema });
     await store.migrate();
-    return async (stream, size) => {
-      const events = (JSON.parse(eventsJson(stream, size)) as { id: string; type: string; data: unknown; metadata: Record<string, unknown> }[]).map(
-        (e) => ({ eventId: e.id, type: e.type, data: e.data, metadata: e.metadata }),
-      );
-      await store.append({ streamId: stream, events, expectedVersion: 'any' });
-    };
+    return async (stream, size) => void (await store.append({ streamId: stream, events: eventsOf(stream, size), expectedVersion: 'any' }));
   },
 };
 

@@ -180,9 +180,9 @@ CREATE FUNCTION sequence_batches(p_max integer, p_wanted bigint[], p_channel tex
 RETURNS TABLE (numbered integer, wanted_ids bigint[], wanted_numbers bigint[])
 LANGUAGE plpgsql SET search_path FROM CURRENT SET enable_hashjoin = off SET enable_mergejoin = off AS $$
 DECLARE
-  v_last bigint;
-  v_count integer := 0;
-  v_head bigint;
+  v_count integer;
+  v_ids bigint[];
+  v_numbers bigint[];
 BEGIN
   IF cardinality(p_wanted) > 0
      AND NOT EXISTS (SELECT 1 FROM batches b WHERE b.id = ANY (p_wanted) AND b.last_number IS NULL) THEN
@@ -190,20 +190,32 @@ BEGIN
     RETURN;
   END IF;
   PERFORM pg_advisory_xact_lock((SELECT n.oid::integer FROM pg_namespace n WHERE n.nspname = current_schema()), 1213353028);
-  SELECT s.last_number INTO v_last FROM sequencer s;
-  WITH pending AS (
+  -- One statement, so its snapshot is taken after the lock: it sees every batch committed before.
+  WITH head AS (
+    SELECT s.last_number FROM sequencer s
+  ), pending AS (
     SELECT b.ctid AS row_id, b.size, sum(b.size) OVER (ORDER BY b.id) AS upto
     FROM batches b WHERE b.last_number IS NULL ORDER BY b.id LIMIT p_max
   ), numbered AS (
-    UPDATE batches b SET first_number = v_last + p.upto - p.size + 1, last_number = v_last + p.upto
-    FROM pending p WHERE b.ctid = p.row_id
-    RETURNING b.last_number
-  ) SELECT count(*), max(last_number) INTO v_count, v_head FROM numbered;
+    UPDATE batches b SET first_number = h.last_number + p.upto - p.size + 1, last_number = h.last_number + p.upto
+    FROM pending p, head h WHERE b.ctid = p.row_id
+    RETURNING b.id, b.first_number, b.last_number
+  ), moved AS ( -- runs although nothing reads it, as every data-modifying CTE does
+    UPDATE sequencer s SET last_number = n.top
+    FROM (SELECT max(numbered.last_number) AS top FROM numbered) n WHERE n.top IS NOT NULL
+    RETURNING s.last_number
+  )
+  SELECT (SELECT count(*)::integer FROM numbered),
+         array_agg(w.id ORDER BY w.id),
+         array_agg(coalesce(n.first_number, b.first_number) ORDER BY w.id)
+  INTO v_count, v_ids, v_numbers
+  FROM unnest(p_wanted) AS w(id)
+  LEFT JOIN numbered n ON n.id = w.id
+  LEFT JOIN batches b ON b.id = w.id;
   IF v_count > 0 THEN
-    UPDATE sequencer SET last_number = v_head;
     PERFORM pg_notify(p_channel, 'a');
   END IF;
-  RETURN QUERY SELECT v_count, array_agg(b.id), array_agg(b.first_number) FROM batches b WHERE b.id = ANY (p_wanted);
+  RETURN QUERY SELECT v_count, v_ids, v_numbers;
 END
 $$;
 `;
