@@ -55,6 +55,8 @@ describe('postgresStore options', () => {
     rejects({ url, shcema: 'x' }, 'shcema');
     rejects({ url, maxConnections: 0 }, 'maxConnections');
     rejects({ url, sequencerBatchSize: 1.5 }, 'sequencerBatchSize');
+    rejects({ url, connectionRetryMs: -1 }, 'connectionRetryMs');
+    assert.equal(postgresStore({ url, connectionRetryMs: 0 }).kind, 'postgres');
   });
 
   it('rejects a postgres.js instance that transforms column names or values', async () => {
