@@ -120,17 +120,8 @@ export async function startPostgres(): Promise<TestPostgres> {
     chmodSync(dir, 0o755);
     chownSync(dir, Number(execFileSync('id', ['-u', 'postgres'], { encoding: 'utf8' }).trim()), Number(execFileSync('id', ['-g', 'postgres'], { encoding: 'utf8' }).trim()));
   }
-  await run(bin, 'initdb', ['-D', data, '-U', 'postgres', '--auth=trust', '--no-sync', '-E', 'UTF8', '--locale=C']);
-  const port = await freePort();
-  const settings = [
-    `-p ${port}`,
-    `-k ${dir}`,
-    '-c listen_addresses=127.0.0.1',
-    '-c fsync=off',
-    '-c full_page_writes=off',
-    '-c max_connections=200',
-    '-c shared_buffers=256MB',
-  ].join(' ');
+  let port = 0;
+  let settings = '';
   const pgCtl = (...args: string[]): Promise<void> => run(bin, 'pg_ctl', [...args, '-D', data, '-s', '-w', '-o', settings]);
 
   let stopped = false;
@@ -142,14 +133,38 @@ export async function startPostgres(): Promise<TestPostgres> {
       const [file, argv] = command(bin, 'pg_ctl', ['stop', '-D', data, '-m', 'immediate', '-s']);
       execFileSync(file, argv, { stdio: 'ignore' });
     } catch {
-      // already down
+      // already down, or never started
     }
     rmSync(dir, { recursive: true, force: true });
   };
   watchProcess();
   running.add(emergencyStop);
 
-  await pgCtl('start', '-l', join(dir, 'server.log'));
+  try {
+    await run(bin, 'initdb', ['-D', data, '-U', 'postgres', '--auth=trust', '--no-sync', '-E', 'UTF8', '--locale=C']);
+    // The free port may be taken by someone else before the server binds it: try a few.
+    for (let attempt = 1; ; attempt++) {
+      port = await freePort();
+      settings = [
+        `-p ${port}`,
+        `-k ${dir}`,
+        '-c listen_addresses=127.0.0.1',
+        '-c fsync=off',
+        '-c full_page_writes=off',
+        '-c max_connections=200',
+        '-c shared_buffers=256MB',
+      ].join(' ');
+      try {
+        await pgCtl('start', '-l', join(dir, 'server.log'));
+        break;
+      } catch (error) {
+        if (attempt >= 3) throw error;
+      }
+    }
+  } catch (error) {
+    emergencyStop();
+    throw error;
+  }
   return {
     url: `postgres://postgres@127.0.0.1:${port}/postgres`,
     external: false,
