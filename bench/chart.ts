@@ -1,10 +1,10 @@
 /** docs/benchmarks.svg: herald relative to each baseline on a log scale, one bar per row with a baseline. */
 import type { Row } from './types.ts';
 
-const WIDTH = 960;
+const WIDTH = 1060;
 const LABEL_WIDTH = 470;
 const PLOT_LEFT = LABEL_WIDTH + 10;
-const PLOT_WIDTH = 380;
+const PLOT_WIDTH = 340;
 const ROW_HEIGHT = 24;
 const TOP = 56;
 const MIN = 0.05;
@@ -50,11 +50,11 @@ export function chartSvg(rows: readonly Row[], subtitle: string): string {
     const color = row.target === undefined ? COLORS.none : row.target.met ? COLORS.met : COLORS.missed;
     const from = Math.min(x(1), x(value));
     const width = Math.max(1.5, Math.abs(x(value) - x(1)));
-    const label = `${row.scenario}: ${row.label} (vs ${row.baseline?.name ?? ''})`;
+    const label = `${row.scenario}: ${row.label}`;
     parts.push(
-      `<text x="${LABEL_WIDTH}" y="${y + 16}" text-anchor="end">${escapeXml(label.length > 78 ? `${label.slice(0, 77)}…` : label)}</text>`,
+      `<text x="${LABEL_WIDTH}" y="${y + 16}" text-anchor="end">${escapeXml(label.length > 72 ? `${label.slice(0, 71)}…` : label)}</text>`,
       `<rect x="${from.toFixed(1)}" y="${y + 5}" width="${width.toFixed(1)}" height="${ROW_HEIGHT - 9}" fill="${color}"/>`,
-      `<text x="${(Math.max(x(1), x(value)) + 6).toFixed(1)}" y="${y + 16}" fill="#222">${value >= 10 ? value.toFixed(0) : value.toFixed(2)}×</text>`,
+      `<text x="${(Math.max(x(1), x(value)) + 6).toFixed(1)}" y="${y + 16}" fill="#222">${value >= 10 ? value.toFixed(0) : value.toFixed(2)}× <tspan fill="#777">vs ${escapeXml(row.baseline?.name ?? '')}</tspan></text>`,
     );
   });
   parts.push('</svg>');

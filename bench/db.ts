@@ -2,6 +2,7 @@
 import { randomBytes } from 'node:crypto';
 import postgres from 'postgres';
 import type { Sql } from 'postgres';
+import { sleep } from './timing.ts';
 import type { BenchDatabase } from './types.ts';
 
 /** Opens a postgres.js pool that stays quiet about notices. */
@@ -21,8 +22,21 @@ export function databaseFactory(adminUrl: string): { create(label: string): Prom
   const admin = connect(adminUrl, 2);
   const live = new Set<string>();
 
+  /**
+   * Drops `name`, waiting up to 5 s for clients to leave before forcing them out: node-postgres pools (Emmett,
+   * graphile-worker, pg-boss) that are still closing treat a terminated idle client as an unhandled error.
+   */
   async function drop(name: string): Promise<void> {
     if (!live.delete(name)) return;
+    for (let attempt = 0; attempt < 25; attempt++) {
+      try {
+        await admin`drop database if exists ${admin(name)}`;
+        return;
+      } catch (error) {
+        if ((error as { code?: string }).code !== '55006') throw error;
+        await sleep(200);
+      }
+    }
     await admin`drop database if exists ${admin(name)} with (force)`;
   }
 

@@ -50,3 +50,28 @@ export async function timeEmmettCatchUp(eventStore: PostgresEventStore, processo
     await running.catch(() => undefined);
   }
 }
+
+/**
+ * The trap of HARD-PARTS §1, checked on Emmett: `total` events appended by `parallel` concurrent writers,
+ * then one reactor from the beginning until its count stops moving for a second (at most 20 s). Returns how
+ * many it saw; fewer than `total` means its consumer skipped events that were committed.
+ */
+export async function emmettConcurrentAppendCheck(eventStore: PostgresEventStore, total: number, parallel: number): Promise<number> {
+  await seedEmmett(eventStore, total, 50, 50, parallel);
+  let seen = 0;
+  const consumer = eventStore.consumer({ pulling: EMMETT_PULLING });
+  consumer.reactor({ processorId: 'concurrent-append-check', eachMessage: async () => void seen++ });
+  const running = consumer.start();
+  try {
+    const deadline = now() + 20_000;
+    let last = -1;
+    while (seen !== last && seen < total && now() < deadline) {
+      last = seen;
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+    }
+    return seen;
+  } finally {
+    await withTimeout(consumer.stop(), 15_000, 'Emmett consumer stop').catch(() => undefined);
+    await running.catch(() => undefined);
+  }
+}
