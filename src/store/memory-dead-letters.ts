@@ -1,6 +1,7 @@
 import { StoreError } from '../errors.ts';
 import { frozenCopy } from './memory-freeze.ts';
 import type { DeadLetter, NewDeadLetter } from './types.ts';
+import { checkDeadLetter } from './validate.ts';
 
 /** The in-memory dead-letter table. */
 export interface MemoryDeadLetters {
@@ -65,17 +66,3 @@ export function createMemoryDeadLetters(): MemoryDeadLetters {
   };
 }
 
-function checkDeadLetter(deadLetter: NewDeadLetter): void {
-  const valid =
-    typeof deadLetter === 'object' &&
-    deadLetter !== null &&
-    typeof deadLetter.handlerName === 'string' &&
-    deadLetter.handlerName !== '' &&
-    typeof deadLetter.event === 'object' &&
-    deadLetter.event !== null &&
-    typeof deadLetter.error === 'object' &&
-    deadLetter.error !== null &&
-    Number.isSafeInteger(deadLetter.attempts) &&
-    deadLetter.attempts >= 0;
-  if (!valid) throw new StoreError('addDeadLetter: needs a handlerName, an event, an error and a non-negative integer attempts');
-}

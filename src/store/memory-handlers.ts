@@ -1,5 +1,6 @@
-import { HandlerConfigError, StoreError } from '../errors.ts';
+import { StoreError } from '../errors.ts';
 import type { CursorState, HandlerRecord, HandlerRegistration } from './types.ts';
+import { checkCursor, checkRegistration } from './validate.ts';
 
 /** The in-memory handler registry: settings and cursor of every handler ever registered. */
 export interface MemoryHandlers {
@@ -69,29 +70,3 @@ function copy(record: HandlerRecord): HandlerRecord {
   return Object.freeze({ ...record, updatedAt: new Date(record.updatedAt.getTime()) });
 }
 
-function checkRegistration(registration: HandlerRegistration): void {
-  const { name, subscribeTo, consistency, startFrom } = registration;
-  if (typeof name !== 'string' || name === '') throw new HandlerConfigError('handler name must be a non-empty string', 'name');
-  if (typeof subscribeTo !== 'string' || subscribeTo === '') {
-    throw new HandlerConfigError(`subscribeTo must be '$all' or a stream id, got ${String(subscribeTo)}`, 'subscribeTo');
-  }
-  if (consistency !== 'eventual' && consistency !== 'strong') {
-    throw new HandlerConfigError(`consistency must be 'eventual' or 'strong', got ${String(consistency)}`, 'consistency');
-  }
-  const validStart =
-    startFrom === 'origin' || startFrom === 'current' || (typeof startFrom === 'number' && Number.isSafeInteger(startFrom) && startFrom >= 0);
-  if (!validStart) {
-    throw new HandlerConfigError(`startFrom must be 'origin', 'current' or a non-negative integer, got ${String(startFrom)}`, 'startFrom');
-  }
-}
-
-function checkCursor(state: CursorState): void {
-  const valid =
-    typeof state === 'object' &&
-    state !== null &&
-    Number.isSafeInteger(state.position) &&
-    state.position >= 0 &&
-    Array.isArray(state.acked) &&
-    state.acked.every((n) => Number.isSafeInteger(n) && n > state.position);
-  if (!valid) throw new StoreError(`saveCursor: a cursor needs a non-negative integer position and acked numbers above it`);
-}

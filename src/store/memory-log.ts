@@ -1,7 +1,8 @@
-import { HandlerConfigError, InvalidEventError, StoreError, WrongExpectedVersionError } from '../errors.ts';
+import { InvalidEventError, WrongExpectedVersionError } from '../errors.ts';
 import type { ExpectedVersion, NewEvent, RecordedEvent } from '../events/types.ts';
 import { frozenJsonCopy } from './memory-freeze.ts';
 import type { AppendResult, ReadRequest, ReadResult } from './types.ts';
+import { checkExpectedVersion, checkReadRequest, checkStreamId } from './validate.ts';
 
 /** The in-memory event log: one array for `$all`, one per stream, and an index of stored ids. */
 export interface MemoryLog {
@@ -69,10 +70,9 @@ export function createMemoryLog(): MemoryLog {
     return { events: prepared.map(present), duplicates, lastEventNumber };
   }
 
-  function read({ after, limit, streamId }: ReadRequest): ReadResult {
-    if (!Number.isSafeInteger(after) || after < 0) throw new StoreError(`read: after must be a non-negative integer, got ${String(after)}`);
-    if (!Number.isSafeInteger(limit) || limit < 1) throw new StoreError(`read: limit must be a positive integer, got ${String(limit)}`);
-    if (streamId !== undefined && typeof streamId !== 'string') throw new StoreError('read: streamId must be a string');
+  function read(request: ReadRequest): ReadResult {
+    checkReadRequest(request);
+    const { after, limit, streamId } = request;
     let page: StoredEvent[];
     if (streamId === undefined) page = all.slice(after, after + limit);
     else {
@@ -133,20 +133,7 @@ function versionMatches(expected: ExpectedVersion, actual: number): boolean {
   return expected === actual;
 }
 
-function checkStreamId(streamId: unknown): void {
-  if (typeof streamId !== 'string' || streamId === '' || streamId.startsWith('$')) {
-    throw new InvalidEventError(`stream id must be a non-empty string not starting with "$", got ${JSON.stringify(streamId)}`);
-  }
-}
 
-function checkExpectedVersion(expected: unknown): void {
-  if (expected === 'any' || expected === 'no_stream' || expected === 'stream_exists') return;
-  if (typeof expected === 'number' && Number.isSafeInteger(expected) && expected >= 0) return;
-  throw new HandlerConfigError(
-    `expectedVersion must be a non-negative integer, 'any', 'no_stream' or 'stream_exists', got ${String(expected)}`,
-    'expectedVersion',
-  );
-}
 
 function checkEvent(event: NewEvent): void {
   if (typeof event !== 'object' || event === null) throw new InvalidEventError('each event must be an object');

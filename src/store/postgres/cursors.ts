@@ -4,7 +4,7 @@ import { StoreError } from '../../errors.ts';
 import type { CursorState, HandlerRecord, HandlerRegistration } from '../types.ts';
 import { toHandlerRecord } from './rows.ts';
 import { resetHandlerCursor, selectHandler, selectHandlers, updateCursor, upsertHandler } from './sql/handlers.ts';
-import { checkCursor, checkRegistration } from './validate.ts';
+import { checkCursor, checkRegistration } from '../validate.ts';
 
 /** The cursor operations of the store. */
 export interface Cursors {

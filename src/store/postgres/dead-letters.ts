@@ -6,7 +6,7 @@ import type { DeadLetter, NewDeadLetter } from '../types.ts';
 import { sqlState } from './failure.ts';
 import { toDeadLetter } from './rows.ts';
 import { deleteDeadLetter, deleteDeadLettersBefore, insertDeadLetter, selectDeadLetter, selectDeadLetters } from './sql/dead-letters.ts';
-import { checkDeadLetter } from './validate.ts';
+import { checkDeadLetter } from '../validate.ts';
 
 /** The dead-letter operations of the store. */
 export interface DeadLetters {

@@ -7,7 +7,8 @@ import { toNumber, toRecordedEvent } from './rows.ts';
 import type { Sequencer } from './sequencer.ts';
 import { appendEvents, lastNumberOf, readEvents, readHead } from './sql/events.ts';
 import type { Int8, ReadRow } from './sql/events.ts';
-import { checkExpectedVersion, checkReadRequest, checkStreamId, serializeEvents } from './validate.ts';
+import { checkExpectedVersion, checkReadRequest, checkStreamId } from '../validate.ts';
+import { serializeEvents } from './validate.ts';
 
 /** The log operations of the store. */
 export interface EventLog {

@@ -1,27 +1,9 @@
 /**
- * Input checks of the PostgreSQL store, run before any query so bad input never reaches the database.
- * They throw the same error classes as the in-memory store for the same mistakes (one contract suite).
+ * The PostgreSQL store's own input step: events checked and serialized for `append_events`. The checks every
+ * store shares live in `../validate.ts`.
  */
-import { HandlerConfigError, InvalidEventError, StoreError } from '../../errors.ts';
-import type { ExpectedVersion, NewEvent } from '../../events/types.ts';
-import type { CursorState, HandlerRegistration, NewDeadLetter, ReadRequest } from '../types.ts';
-
-/** A stream id is a non-empty string not starting with `$`. */
-export function checkStreamId(streamId: unknown): asserts streamId is string {
-  if (typeof streamId !== 'string' || streamId === '' || streamId.startsWith('$')) {
-    throw new InvalidEventError(`stream id must be a non-empty string not starting with "$", got ${JSON.stringify(streamId)}`);
-  }
-}
-
-/** `expectedVersion` is a non-negative integer or one of the conditions. */
-export function checkExpectedVersion(expected: unknown): asserts expected is ExpectedVersion {
-  if (expected === 'any' || expected === 'no_stream' || expected === 'stream_exists') return;
-  if (typeof expected === 'number' && Number.isSafeInteger(expected) && expected >= 0) return;
-  throw new HandlerConfigError(
-    `expectedVersion must be a non-negative integer, 'any', 'no_stream' or 'stream_exists', got ${String(expected)}`,
-    'expectedVersion',
-  );
-}
+import { InvalidEventError } from '../../errors.ts';
+import type { NewEvent } from '../../events/types.ts';
 
 /**
  * Checks the events of one append and serializes them for `append_events`.
@@ -50,54 +32,6 @@ export function serializeEvents(events: readonly NewEvent[]): string {
   }
 }
 
-/** `after` is a non-negative integer, `limit` a positive one, `streamId` a string when given. */
-export function checkReadRequest({ after, limit, streamId }: ReadRequest): void {
-  if (!Number.isSafeInteger(after) || after < 0) throw new StoreError(`read: after must be a non-negative integer, got ${String(after)}`);
-  if (!Number.isSafeInteger(limit) || limit < 1) throw new StoreError(`read: limit must be a positive integer, got ${String(limit)}`);
-  if (streamId !== undefined && typeof streamId !== 'string') throw new StoreError('read: streamId must be a string');
-}
 
-/** A registration names the handler, its subscription, consistency and a valid `startFrom`. */
-export function checkRegistration({ name, subscribeTo, consistency, startFrom }: HandlerRegistration): void {
-  if (typeof name !== 'string' || name === '') throw new HandlerConfigError('handler name must be a non-empty string', 'name');
-  if (typeof subscribeTo !== 'string' || subscribeTo === '') {
-    throw new HandlerConfigError(`subscribeTo must be '$all' or a stream id, got ${String(subscribeTo)}`, 'subscribeTo');
-  }
-  if (consistency !== 'eventual' && consistency !== 'strong') {
-    throw new HandlerConfigError(`consistency must be 'eventual' or 'strong', got ${String(consistency)}`, 'consistency');
-  }
-  const validStart =
-    startFrom === 'origin' || startFrom === 'current' || (typeof startFrom === 'number' && Number.isSafeInteger(startFrom) && startFrom >= 0);
-  if (!validStart) {
-    throw new HandlerConfigError(`startFrom must be 'origin', 'current' or a non-negative integer, got ${String(startFrom)}`, 'startFrom');
-  }
-}
 
-/** A cursor has a non-negative integer position and acknowledged numbers above it. */
-export function checkCursor(state: CursorState): void {
-  const valid =
-    typeof state === 'object' &&
-    state !== null &&
-    Number.isSafeInteger(state.position) &&
-    state.position >= 0 &&
-    Array.isArray(state.acked) &&
-    state.acked.every((n) => Number.isSafeInteger(n) && n > state.position);
-  if (!valid) throw new StoreError('saveCursor: a cursor needs a non-negative integer position and acked numbers above it');
-}
 
-/** A dead letter names its handler and carries an event, an error message and a non-negative attempt count. */
-export function checkDeadLetter(deadLetter: NewDeadLetter): void {
-  const { handlerName, event, error, attempts } = deadLetter ?? {};
-  const valid =
-    typeof handlerName === 'string' &&
-    handlerName !== '' &&
-    typeof event === 'object' &&
-    event !== null &&
-    typeof error === 'object' &&
-    error !== null &&
-    typeof error.message === 'string' &&
-    (error.stack === undefined || typeof error.stack === 'string') &&
-    Number.isSafeInteger(attempts) &&
-    attempts >= 0;
-  if (!valid) throw new StoreError('addDeadLetter: needs a handlerName, an event, an error and a non-negative integer attempts');
-}
