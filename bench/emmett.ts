@@ -53,7 +53,7 @@ export async function timeEmmettCatchUp(eventStore: PostgresEventStore, processo
 
 /**
  * The trap of HARD-PARTS §1, checked on Emmett: `total` events appended by `parallel` concurrent writers,
- * then one reactor from the beginning until its count stops moving for a second (at most 20 s). Returns how
+ * then one reactor from the beginning until its count stops moving for half a second (at most 20 s). Returns how
  * many it saw; fewer than `total` means its consumer skipped events that were committed.
  */
 export async function emmettConcurrentAppendCheck(eventStore: PostgresEventStore, total: number, parallel: number): Promise<number> {
@@ -67,7 +67,7 @@ export async function emmettConcurrentAppendCheck(eventStore: PostgresEventStore
     let last = -1;
     while (seen !== last && seen < total && now() < deadline) {
       last = seen;
-      await new Promise((resolve) => setTimeout(resolve, 1000));
+      await new Promise((resolve) => setTimeout(resolve, 500));
     }
     return seen;
   } finally {

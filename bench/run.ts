@@ -72,6 +72,7 @@ async function main(): Promise<number> {
       try {
         const result = await withTimeout(scenario.run(ctx), quick ? 40_000 : scenario.timeoutMs, scenario.name);
         outcomes.push({ name: scenario.name, title: scenario.title, rows: result.rows, remarks: result.remarks, seconds: (now() - t0) / 1000 });
+        console.error(`bench: ${scenario.title} took ${((now() - t0) / 1000).toFixed(1)} s`);
       } catch (error) {
         const message = error instanceof Error ? error.message : String(error);
         console.error(`bench: ${scenario.title} failed: ${error instanceof Error ? error.stack : message}`);

@@ -69,8 +69,8 @@ export const append: Scenario = {
   title: SCENARIO,
   timeoutMs: 10 * 60_000,
   async run(ctx) {
-    const singles = ctx.quick ? 400 : 4000;
-    const batched = ctx.quick ? 4000 : 80_000;
+    const singles = ctx.quick ? 160 : 4000;
+    const batched = ctx.quick ? 1600 : 80_000;
     const cases: Case[] = [
       { key: 'single-1', perCall: 1, callers: 1, events: singles },
       { key: 'single-8', perCall: 1, callers: 8, events: singles * 2 },

@@ -20,7 +20,7 @@ export const catchUp: Scenario = {
   title: SCENARIO,
   timeoutMs: 20 * 60_000,
   async run(ctx) {
-    const total = ctx.quick ? 5000 : 200_000;
+    const total = ctx.quick ? 3000 : 200_000;
     const streams = Math.max(10, total / 200);
     const timeoutMs = ctx.quick ? 20_000 : 5 * 60_000;
     const remarks: string[] = [];
@@ -47,7 +47,7 @@ export const catchUp: Scenario = {
         remarks.push(`Emmett could not run here: ${describe(error)}`);
         emmett = undefined;
       }
-      if (emmett !== undefined) remarks.push(await checkEmmettSkips(ctx.freshDatabase));
+      if (emmett !== undefined) remarks.push(await checkEmmettSkips(ctx.freshDatabase, ctx.quick ? 1000 : 5000));
 
       const figures = roundLog((name, round, value) => ctx.log(`round ${round + 1}: ${name} ${Math.round(value)} ev/s`));
       for (let round = 0; round < ctx.rounds; round++) {
@@ -107,8 +107,7 @@ export const catchUp: Scenario = {
 };
 
 /** Runs {@link emmettConcurrentAppendCheck} in its own database and words the outcome. */
-async function checkEmmettSkips(freshDatabase: (label: string) => Promise<BenchDatabase>): Promise<string> {
-  const total = 5000;
+async function checkEmmettSkips(freshDatabase: (label: string) => Promise<BenchDatabase>, total: number): Promise<string> {
   const db = await freshDatabase('emmett_check');
   try {
     const eventStore = await openEmmett(db.url);

@@ -57,7 +57,7 @@ export const liveLatency: Scenario = {
   timeoutMs: 10 * 60_000,
   async run(ctx) {
     const rate = ctx.quick ? 200 : 1000;
-    const durationMs = ctx.quick ? 1500 : 10_000;
+    const durationMs = ctx.quick ? 1000 : 10_000;
     const db = await ctx.freshDatabase('live');
     const sql = connect(db.url);
     const listener = connect(db.url, 1);
@@ -82,8 +82,9 @@ export const liveLatency: Scenario = {
       const heraldSend = (t: number): Promise<unknown> => running.dispatch(`live-${n++ % 50}`, { type: 'OrderPlaced', data: { ...payload(n), t } });
 
       // Warm-up, not recorded.
-      await measure(rate, Math.min(1000, durationMs), rawSamples, rawSend);
-      await measure(rate, Math.min(1000, durationMs), heraldSamples, heraldSend);
+      const warmMs = ctx.quick ? 300 : 1000;
+      await measure(rate, warmMs, rawSamples, rawSend);
+      await measure(rate, warmMs, heraldSamples, heraldSend);
 
       const writeTrips = { raw: [] as number[], herald: [] as number[] };
       const figures = roundLog((name, round, value) => ctx.log(`round ${round + 1}: ${name} ${value.toFixed(2)} ms`));

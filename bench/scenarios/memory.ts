@@ -25,7 +25,7 @@ export const memory: Scenario = {
   title: SCENARIO,
   timeoutMs: 20 * 60_000,
   async run(ctx) {
-    const total = ctx.quick ? 20_000 : 1_000_000;
+    const total = ctx.quick ? 10_000 : 1_000_000;
     const rounds = Math.min(ctx.rounds, 2);
     const db = await ctx.freshDatabase('memory');
     const sql = connect(db.url);

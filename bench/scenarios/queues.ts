@@ -15,7 +15,7 @@ export const queues: Scenario = {
   title: SCENARIO,
   timeoutMs: 20 * 60_000,
   async run(ctx) {
-    const count = ctx.quick ? 2000 : 50_000;
+    const count = ctx.quick ? 1000 : 50_000;
     const timings = new Map<string, QueueTiming[]>();
 
     async function measure(system: string, round: number, runner: (workload: Workload) => Promise<QueueTiming>): Promise<number> {

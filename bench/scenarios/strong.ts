@@ -32,7 +32,7 @@ export const strong: Scenario = {
   title: SCENARIO,
   timeoutMs: 10 * 60_000,
   async run(ctx) {
-    const count = ctx.quick ? 30 : 400;
+    const count = ctx.quick ? 20 : 400;
     const db = await ctx.freshDatabase('strong');
     const sql = connect(db.url);
     const local = createApp({ store: store(sql, 'local'), name: 'strong-local' });

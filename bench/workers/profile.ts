@@ -2,7 +2,7 @@
  * Profiles one herald workload with the V8 CPU profiler, recording only the measured part (not the server
  * start or the seeding), and writes `<out>.cpuprofile`; summarize it with `bench/profile-top.ts`.
  *
- *   npx tsx bench/workers/profile.ts catch-up|transactional|append [events] [out]
+ *   npx tsx bench/workers/profile.ts catch-up|transactional|append|append-single [events] [out]
  */
 import { writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
@@ -32,12 +32,15 @@ async function profiled<T>(work: () => Promise<T>): Promise<T> {
 try {
   const log = store(sql, 'herald');
   await log.migrate();
-  if (kind === 'append') {
+  if (kind === 'append' || kind === 'append-single') {
+    // append: 8 callers, batches of 100; append-single: 1 caller, one event per dispatch.
     const app = createApp({ store: store(sql, 'herald'), name: 'profile' });
-    const calls = events / 100;
+    const perCall = kind === 'append' ? 100 : 1;
     const started = now();
     await profiled(() =>
-      runPool(calls, 8, (i) => app.dispatch(`s-${i % 160}`, Array.from({ length: 100 }, (_, k) => ({ type: 'OrderPlaced', data: payload(i * 100 + k) })))),
+      runPool(events / perCall, perCall === 1 ? 1 : 8, (i) =>
+        app.dispatch(`s-${i % 160}`, Array.from({ length: perCall }, (_, k) => ({ type: 'OrderPlaced', data: payload(i * perCall + k) }))),
+      ),
     );
     console.log(`append: ${Math.round((events * 1000) / (now() - started))} ev/s (profiled)`);
     await stopQuietly(app);
