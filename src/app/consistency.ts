@@ -62,9 +62,10 @@ export function createConsistencyWaiter(store: EventStore, clock: Clock, source:
       if (remaining.size === 0) return;
       let timer: TimerHandle | undefined;
       let poll: TimerHandle | undefined;
+      const wait: PendingWait = { remaining, eventNumber, resolve: () => {} };
       try {
         await new Promise<void>((resolve, reject) => {
-          const wait: PendingWait = { remaining, eventNumber, resolve };
+          wait.resolve = resolve;
           waits.add(wait);
           timer = clock.setTimeout(
             () => reject(new ConsistencyTimeoutError([...remaining], eventNumber, timeoutMs)),
@@ -77,7 +78,7 @@ export function createConsistencyWaiter(store: EventStore, clock: Clock, source:
           if (names.some((name) => source.local(name) === undefined)) repoll();
         });
       } finally {
-        for (const wait of waits) if (wait.remaining === remaining) waits.delete(wait);
+        waits.delete(wait);
         if (timer !== undefined) clock.clearTimeout(timer);
         if (poll !== undefined) clock.clearTimeout(poll);
       }

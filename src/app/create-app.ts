@@ -65,7 +65,7 @@ export function createApp(options: AppOptions = {}): App {
       for (const record of remote) {
         if (record.consistency === 'strong' && covers(record.subscribeTo, streamId)) names.add(record.name);
       }
-      names.delete(self as string);
+      if (self !== undefined) names.delete(self);
       return [...names];
     }
     const subscriptions = new Map<string, string>();

@@ -1,5 +1,6 @@
 import { fromPromise } from 'xstate';
 import type { Clock } from '../clock.ts';
+import { StoreError } from '../errors.ts';
 import type { EventStore } from '../store/types.ts';
 import type { StartupResult } from './subscription-machine.ts';
 import type { HandlerConfig, StopAction } from './types.ts';
@@ -51,14 +52,10 @@ async function retryWhileStoreFails<T>(work: () => Promise<T>, signal: AbortSign
     try {
       return await work();
     } catch (error) {
-      if (signal.aborted || !isStoreError(error)) throw error;
+      if (signal.aborted || !(error instanceof StoreError)) throw error;
       deps.onError(error);
       await new Promise((resolve) => deps.clock.setTimeout(() => resolve(undefined), Math.min(100 * 2 ** failures, 5000)));
       if (signal.aborted) throw error;
     }
   }
-}
-
-function isStoreError(error: unknown): boolean {
-  return typeof error === 'object' && error !== null && (error as { code?: unknown }).code === 'STORE';
 }
