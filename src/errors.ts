@@ -11,7 +11,8 @@ export type HeraldErrorCode =
   | 'INVALID_EVENT'
   | 'STORE'
   | 'HANDLER_TIMEOUT'
-  | 'SUPERVISOR_GAVE_UP';
+  | 'SUPERVISOR_GAVE_UP'
+  | 'LEASE_LOST';
 
 /**
  * Base class of every herald error.
@@ -112,5 +113,22 @@ export class SupervisorError extends HeraldError {
   constructor(supervisor: string, cause: unknown) {
     super('SUPERVISOR_GAVE_UP', `supervisor "${supervisor}" exceeded its restart intensity and gave up`, { cause });
     this.supervisor = supervisor;
+  }
+}
+
+/**
+ * A node saved slot cursors it no longer holds (its lease expired and another node claimed the slot, or the
+ * handler was reset); nothing was saved. The runtime stops handling those slots.
+ */
+export class LeaseLostError extends HeraldError {
+  /** The handler whose slots were lost. */
+  readonly handlerName: string;
+  /** Slots no longer held under the presented epoch. */
+  readonly slots: readonly number[];
+
+  constructor(handlerName: string, slots: readonly number[]) {
+    super('LEASE_LOST', `handler "${handlerName}" no longer holds slot${slots.length === 1 ? '' : 's'} ${slots.join(', ')}`);
+    this.handlerName = handlerName;
+    this.slots = slots;
   }
 }

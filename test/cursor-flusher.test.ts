@@ -9,12 +9,14 @@ function setup(everyEvents: number, afterMs: number, save?: (state: CursorState)
   const saved: CursorState[] = [];
   const errors: unknown[] = [];
   let position = 0;
-  const flusher = createCursorFlusher({
+  let savedPosition = -1;
+  const flusher = createCursorFlusher<CursorState>({
     clock,
     everyEvents,
     afterMs,
-    snapshot: () => ({ position, acked: [] }),
+    snapshot: () => (position === savedPosition ? undefined : { position, acked: [] }),
     save: save ?? (async (state) => void saved.push(state)),
+    saved: (state) => (savedPosition = state.position),
     onError: (error) => errors.push(error),
   });
   return { clock, saved, errors, flusher, advance: (to: number) => (position = to) };

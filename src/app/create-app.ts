@@ -2,6 +2,7 @@ import { monotonicFactory } from 'ulid';
 import { HandlerConfigError } from '../errors.ts';
 import { normalizeEvents, validateStreamId } from '../events/validate.ts';
 import type { SubscriptionSettings } from '../handler/pump.ts';
+import { createNodeIdentity } from '../cluster/node.ts';
 import { handlerScope } from '../handler/scope.ts';
 import { inMemoryStore } from '../store/memory.ts';
 import { resolveSupervisorOptions } from '../supervisor/spec.ts';
@@ -25,6 +26,7 @@ export function createApp(options: AppOptions = {}): App {
   const resolved = resolveAppOptions(options);
   const { clock, name } = resolved;
   const store = resolved.store ?? inMemoryStore({ clock });
+  const node = createNodeIdentity(resolved.nodeLabel);
   const telemetry = createTelemetry();
   const newId = monotonicFactory();
   const appRef = {};
@@ -50,7 +52,7 @@ export function createApp(options: AppOptions = {}): App {
   done.catch(() => {});
 
   const waiter = createConsistencyWaiter(store, clock, {
-    local: (handlerName) => instances.get(handlerName)?.position,
+    local: (handlerName) => instances.get(handlerName)?.localPosition,
   });
 
   async function strongTargets(streamId: string, consistency: 'strong' | readonly string[]): Promise<string[]> {
@@ -94,7 +96,7 @@ export function createApp(options: AppOptions = {}): App {
           store,
           supervisorDeps,
           instanceDeps: {
-            store, clock, telemetry, appName: name, appRef, settings,
+            store, clock, telemetry, appName: name, appRef, settings, node, lease: resolved.lease,
             drainTimeoutMs: () => drainTimeoutMs,
             head: () => head,
             advanced: (handlerName, position) => waiter.advanced(handlerName, position),

@@ -3,9 +3,11 @@ import type { RecordedEvent } from '../events/types.ts';
 import type { SubscriptionSettings } from '../handler/pump.ts';
 import type { HandlerScope } from '../handler/scope.ts';
 import { createSubscription, type Subscription } from '../handler/subscription.ts';
+import { slotCountOf } from '../handler/define.ts';
 import type { HandlerConfig } from '../handler/types.ts';
 import type { HandlingOutcome } from '../handler/worker.ts';
-import type { EventStore } from '../store/types.ts';
+import type { LeaseSettings } from '../cluster/consumer.ts';
+import type { EventStore, NodeIdentity } from '../store/types.ts';
 import type { ChildExit, ChildFactory, RestartType } from '../supervisor/types.ts';
 import type { Telemetry } from '../telemetry/emitter.ts';
 import type { HandlerStatus } from './types.ts';
@@ -18,6 +20,9 @@ export interface InstanceDeps {
   readonly appName: string;
   readonly appRef: object;
   readonly settings: SubscriptionSettings;
+  /** This process among those running the same handlers. */
+  readonly node: NodeIdentity;
+  readonly lease: LeaseSettings;
   /** Current drain timeout (set by `app.stop`). */
   drainTimeoutMs(): number;
   /** The highest event number the app knows of. */
@@ -35,6 +40,8 @@ export interface HandlerInstance {
   readonly factory: ChildFactory;
   /** The low-water mark of the current run, else the last one known. */
   readonly position: number;
+  /** The handler's position if it runs here owning every slot (strong waits use it), else `undefined`. */
+  readonly localPosition: number | undefined;
   readonly running: boolean;
   status(): HandlerStatus;
   reset(): Promise<void>;
@@ -60,6 +67,8 @@ export function createHandlerInstance(config: HandlerConfig, restart: RestartTyp
       appName: deps.appName,
       scope,
       settings: deps.settings,
+      node: deps.node,
+      lease: deps.lease,
       drainTimeoutMs: deps.drainTimeoutMs(),
       onExit: (exit) => {
         if (current === subscription) reportExit(exit);
@@ -103,8 +112,11 @@ export function createHandlerInstance(config: HandlerConfig, restart: RestartTyp
     get position() {
       return current?.position ?? position;
     },
+    get localPosition() {
+      return current?.localPosition;
+    },
     get running() {
-      return current !== undefined && (current.state === 'live' || current.state === 'catching_up');
+      return current !== undefined && (current.state === 'live' || current.state === 'catching_up' || current.state === 'standby');
     },
     status() {
       const cursor = current?.position ?? position;
@@ -117,6 +129,8 @@ export function createHandlerInstance(config: HandlerConfig, restart: RestartTyp
         workers: config.concurrency,
         restarts: Math.max(0, starts - 1),
         lastError,
+        node: deps.node,
+        slots: current?.ownership() ?? { count: slotCountOf(config), owned: [], members: [] },
       };
     },
     async reset() {

@@ -1,7 +1,8 @@
 import { systemClock, type Clock } from '../clock.ts';
 import { HandlerConfigError } from '../errors.ts';
+import type { LeaseSettings } from '../cluster/consumer.ts';
 import type { EventStore } from '../store/types.ts';
-import type { AppOptions } from './types.ts';
+import type { AppOptions, NodeOptions } from './types.ts';
 
 const defaults = {
   name: 'herald',
@@ -10,7 +11,10 @@ const defaults = {
   pollMs: 1000,
   flushEvery: 1000,
   flushAfterMs: 1000,
-} satisfies Required<Omit<AppOptions, 'store'>>;
+} satisfies Required<Omit<AppOptions, 'store' | 'node'>>;
+
+/** Default lease; a heartbeat every quarter of it. */
+const DEFAULT_LEASE_MS = 10_000;
 
 /** App options with defaults applied. */
 export interface ResolvedAppOptions {
@@ -21,16 +25,20 @@ export interface ResolvedAppOptions {
   readonly pollMs: number;
   readonly flushEvery: number;
   readonly flushAfterMs: number;
+  /** `node.label`, if given. */
+  readonly nodeLabel: string | undefined;
+  readonly lease: LeaseSettings;
 }
 
 /** Validates `createApp` options at once, throwing `HandlerConfigError` naming the field. */
 export function resolveAppOptions(options: AppOptions): ResolvedAppOptions {
   if (typeof options !== 'object' || options === null) throw new HandlerConfigError('createApp options must be an object');
-  const known = new Set(['store', ...Object.keys(defaults)]);
+  const known = new Set(['store', 'node', ...Object.keys(defaults)]);
   for (const key of Object.keys(options)) {
     if (!known.has(key)) throw new HandlerConfigError(`unknown app option "${key}" (known: ${[...known].join(', ')})`, key);
   }
-  const merged = { ...defaults, ...stripUndefined(options) };
+  const { node, ...rest } = options;
+  const merged = { ...defaults, ...stripUndefined(rest) };
   if (typeof merged.name !== 'string' || merged.name.length === 0) {
     throw new HandlerConfigError(`name must be a non-empty string, got ${JSON.stringify(merged.name)}`, 'name');
   }
@@ -48,7 +56,33 @@ export function resolveAppOptions(options: AppOptions): ResolvedAppOptions {
   if (store !== undefined && (typeof store !== 'object' || store === null || typeof store.append !== 'function')) {
     throw new HandlerConfigError('store must be an EventStore (inMemoryStore() or postgresStore(...))', 'store');
   }
-  return { ...merged, store };
+  return { ...merged, store, ...resolveNode(node) };
+}
+
+/** Validates `node`: a label and a lease whose heartbeat comes well before it runs out. */
+function resolveNode(node: NodeOptions | undefined): { nodeLabel: string | undefined; lease: LeaseSettings } {
+  if (node === undefined) return { nodeLabel: undefined, lease: { leaseMs: DEFAULT_LEASE_MS, heartbeatMs: DEFAULT_LEASE_MS / 4 } };
+  if (typeof node !== 'object' || node === null) throw new HandlerConfigError('node must be an object', 'node');
+  for (const key of Object.keys(node)) {
+    if (!['label', 'leaseMs', 'heartbeatMs'].includes(key)) {
+      throw new HandlerConfigError(`unknown node option "${key}" (known: label, leaseMs, heartbeatMs)`, `node.${key}`);
+    }
+  }
+  const { label, leaseMs = DEFAULT_LEASE_MS } = node;
+  if (label !== undefined && (typeof label !== 'string' || label === '')) {
+    throw new HandlerConfigError(`node.label must be a non-empty string, got ${String(label)}`, 'node.label');
+  }
+  if (!Number.isSafeInteger(leaseMs) || leaseMs < 100) {
+    throw new HandlerConfigError(`node.leaseMs must be an integer of at least 100, got ${String(leaseMs)}`, 'node.leaseMs');
+  }
+  const heartbeatMs = node.heartbeatMs ?? leaseMs / 4;
+  if (typeof heartbeatMs !== 'number' || !Number.isFinite(heartbeatMs) || heartbeatMs <= 0 || heartbeatMs > leaseMs / 2) {
+    throw new HandlerConfigError(
+      `node.heartbeatMs must be positive and at most half of leaseMs (${leaseMs / 2}), got ${String(heartbeatMs)}`,
+      'node.heartbeatMs',
+    );
+  }
+  return { nodeLabel: label, lease: { leaseMs, heartbeatMs } };
 }
 
 function stripUndefined<T extends object>(value: T): Partial<T> {

@@ -1,7 +1,8 @@
 import type { TransactionSql } from 'postgres';
 import type { Clock } from '../clock.ts';
 import type { EventData, ExpectedVersion, RecordedEvent } from '../events/types.ts';
-import type { DeadLetter, EventStore } from '../store/types.ts';
+import type { SlotOwnership } from '../cluster/consumer.ts';
+import type { DeadLetter, EventStore, NodeIdentity } from '../store/types.ts';
 import type { ChildSpec, SupervisorOptions } from '../supervisor/types.ts';
 import type { TelemetryListener } from '../telemetry/emitter.ts';
 import type { TelemetryEventName } from '../telemetry/types.ts';
@@ -22,6 +23,18 @@ export interface AppOptions {
   flushEvery?: number;
   /** Save a cursor at most this long after an acknowledgement, in ms. @default 1000 */
   flushAfterMs?: number;
+  /** This process among several running the same handlers (see docs/scaling.md). */
+  node?: NodeOptions;
+}
+
+/** How this process takes part with others in running handlers. */
+export interface NodeOptions {
+  /** Shown in `status()` and telemetry. @default `${hostname}:${pid}` */
+  label?: string;
+  /** A process that has not renewed its leases for this long loses its slots to the others, in ms. @default 10000 */
+  leaseMs?: number;
+  /** How often leases are renewed and slots rebalanced, in ms; below `leaseMs`. @default leaseMs / 4 */
+  heartbeatMs?: number;
 }
 
 /** Options of `app.dispatch`. */
@@ -49,7 +62,10 @@ export interface DispatchResult {
 /** One handler as `app.status()` shows it. */
 export interface HandlerStatus {
   name: string;
-  /** `'starting' | 'catching_up' | 'live' | 'stopping' | 'stopped' | 'failed'` (a restart goes from `failed` to `starting`). */
+  /**
+   * `'starting' | 'catching_up' | 'live' | 'standby' | 'stopping' | 'stopped' | 'failed'` (a restart goes from `failed`
+   * to `starting`; `standby`: other processes own every slot).
+   */
   state: string;
   /** Low-water mark: every event up to here is acknowledged. */
   cursor: number;
@@ -58,6 +74,10 @@ export interface HandlerStatus {
   workers: number;
   restarts: number;
   lastError: { message: string; at: Date } | undefined;
+  /** This process. */
+  node: NodeIdentity;
+  /** Slot ownership as this process last saw it (a handler without `partitionBy` has one slot). */
+  slots: SlotOwnership;
 }
 
 /** A herald application: handlers under a supervisor, dispatching to one store. */

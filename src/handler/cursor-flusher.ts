@@ -1,5 +1,4 @@
 import type { Clock, TimerHandle } from '../clock.ts';
-import type { CursorState } from '../store/types.ts';
 
 /** Persists a handler's cursor in batches: after `everyEvents` acknowledgements or `afterMs`, and on demand. */
 export interface CursorFlusher {
@@ -11,27 +10,28 @@ export interface CursorFlusher {
   close(): void;
 }
 
-/** What the flusher needs. */
-export interface CursorFlusherOptions {
+/** What the flusher needs; `T` is what one save writes (e.g. the changed slot cursors). */
+export interface CursorFlusherOptions<T> {
   readonly clock: Clock;
   readonly everyEvents: number;
   readonly afterMs: number;
-  /** Current state to persist. */
-  snapshot(): CursorState;
+  /** What changed since the last successful save, or `undefined` when nothing did. */
+  snapshot(): T | undefined;
   /** Writes it. */
-  save(state: CursorState): Promise<void>;
+  save(state: T): Promise<void>;
+  /** `state` was written. */
+  saved(state: T): void;
   /** A background save failed (it is retried on the next trigger). */
   onError(error: unknown): void;
 }
 
 /** Creates a flusher; saves are coalesced so at most one runs at a time. */
-export function createCursorFlusher(options: CursorFlusherOptions): CursorFlusher {
+export function createCursorFlusher<T>(options: CursorFlusherOptions<T>): CursorFlusher {
   const { clock } = options;
   let unsaved = 0;
   let timer: TimerHandle | undefined;
   let inFlight: Promise<void> | undefined;
   let closed = false;
-  let lastSaved: CursorState | undefined;
 
   function disarm(): void {
     if (timer !== undefined) clock.clearTimeout(timer);
@@ -41,12 +41,10 @@ export function createCursorFlusher(options: CursorFlusherOptions): CursorFlushe
   async function saveLatest(): Promise<void> {
     while (inFlight !== undefined) await inFlight.catch(() => {});
     const state = options.snapshot();
-    if (lastSaved !== undefined && sameState(lastSaved, state)) return;
+    if (state === undefined) return;
     unsaved = 0;
     disarm();
-    const attempt = options.save(state).then(() => {
-      lastSaved = state;
-    });
+    const attempt = options.save(state).then(() => options.saved(state));
     inFlight = attempt;
     try {
       await attempt;
@@ -97,8 +95,4 @@ export function createCursorFlusher(options: CursorFlusherOptions): CursorFlushe
       disarm();
     },
   };
-}
-
-function sameState(a: CursorState, b: CursorState): boolean {
-  return a.position === b.position && a.acked.length === b.acked.length && a.acked.every((n, i) => b.acked[i] === n);
 }

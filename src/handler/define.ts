@@ -4,6 +4,7 @@ import { isValidStreamId } from '../events/validate.ts';
 import type { RestartType } from '../supervisor/types.ts';
 import { MAX_DELAY_MS } from './actions.ts';
 import { suggestName } from './suggest.ts';
+import { MAX_SLOTS } from '../store/validate.ts';
 import type { HandlerConfig, HandlerDefinition, HandlerOptions, HandlerOverrides } from './types.ts';
 
 /** Defaults of the optional handler options (see {@link HandlerOptions} for each one). */
@@ -36,6 +37,7 @@ const checks = {
     expect(v === undefined || (typeof v === 'number' && v > 0 && v <= MAX_DELAY_MS),
       `undefined or a positive number of milliseconds up to ${MAX_DELAY_MS}`),
   transactional: (v) => expect(typeof v === 'boolean', 'a boolean'),
+  slots: (v) => expect(v === undefined || (Number.isSafeInteger(v) && (v as number) >= 1 && (v as number) <= MAX_SLOTS), `undefined or an integer from 1 to ${MAX_SLOTS}`),
   handle: (v) => expect(typeof v === 'function', 'a function'),
   partitionBy: optionalFunction,
   init: optionalFunction,
@@ -162,6 +164,9 @@ function buildConfig<S>(options: unknown, sourceOf: (name: string | undefined) =
     values[key] = value;
   }
   for (const key of CALLBACKS) if (values[key] === undefined) delete values[key];
+  if (values.slots !== undefined && (values.slots as number) > 1 && values.partitionBy === undefined) {
+    fail(source, 'slots', 'used together with partitionBy (without it a handler is one slot)', values.slots);
+  }
   // Every field was checked above, so the record now has the shape of a config.
   return Object.freeze(values) as unknown as HandlerConfig<S>;
 }
@@ -173,4 +178,15 @@ function fail(source: string, field: string, expectation: string, value: unknown
 function hint(key: string, known: readonly string[]): string {
   const suggestion = suggestName(key, known);
   return suggestion === undefined ? '' : ` (did you mean "${suggestion}"?)`;
+}
+
+/** Slots a handler without their own `slots` option gets when it has `partitionBy`. */
+export const DEFAULT_SLOTS = 64;
+
+/**
+ * How many slots a handler's events are split into: 1 without `partitionBy` (one consumer at a time),
+ * else its `slots` option or {@link DEFAULT_SLOTS}.
+ */
+export function slotCountOf(config: HandlerConfig): number {
+  return config.partitionBy === undefined ? 1 : (config.slots ?? DEFAULT_SLOTS);
 }

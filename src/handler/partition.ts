@@ -5,11 +5,25 @@ import type { PartitionKey } from './types.ts';
  * number of workers, so the same key always lands on the same worker (across restarts and processes).
  */
 export function workerForKey(key: PartitionKey, workers: number): number {
+  return hashKey(key) % workers;
+}
+
+/**
+ * Maps a partition key to one of `slots` slots, stable across processes. It takes the hash's high bits
+ * (where {@link workerForKey} takes the low ones), so a process owning a range of slots still spreads
+ * its keys over all its workers.
+ */
+export function slotForKey(key: PartitionKey, slots: number): number {
+  return Math.floor((hashKey(key) / 0x1_0000_0000) * slots);
+}
+
+/** 32-bit FNV-1a hash of a key's string form (numbers prefixed, so 1 and '1' differ). */
+function hashKey(key: PartitionKey): number {
   const text = typeof key === 'number' ? `n:${key}` : key;
   let hash = 0x811c9dc5;
   for (let i = 0; i < text.length; i++) {
     hash ^= text.charCodeAt(i);
     hash = Math.imul(hash, 0x01000193);
   }
-  return (hash >>> 0) % workers;
+  return hash >>> 0;
 }

@@ -1,12 +1,12 @@
 import type { Clock, TimerHandle } from '../clock.ts';
 import type { RecordedEvent } from '../events/types.ts';
-import { HandlerConfigError } from '../errors.ts';
-import type { CursorState, EventStore, StoreTransaction } from '../store/types.ts';
+import { HandlerConfigError, LeaseLostError } from '../errors.ts';
+import type { EventStore, SlotClaim, SlotCursor, StoreTransaction } from '../store/types.ts';
 import type { Telemetry } from '../telemetry/emitter.ts';
-import { createAckTracker } from './ack-tracker.ts';
 import { createCursorFlusher } from './cursor-flusher.ts';
-import { workerForKey } from './partition.ts';
+import { slotForKey, workerForKey } from './partition.ts';
 import type { HandlerScope } from './scope.ts';
+import { createSlotTracks } from './slot-tracks.ts';
 import type { HandlerConfig, HandlerContext } from './types.ts';
 import { createWorker, type Delivery, type HandlingOutcome, type Worker } from './worker.ts';
 
@@ -34,6 +34,8 @@ export interface PumpSignals {
   advanced(position: number): void;
   /** The store failed; the pump retries with backoff. */
   storeTrouble(error: unknown): void;
+  /** A cursor save found slots no longer held by this node. */
+  leaseLost(error: LeaseLostError): void;
   /** A handling failure, for `status().lastError`. */
   failure(error: unknown): void;
 }
@@ -51,7 +53,14 @@ export interface RunDeps {
 
 /** Everything a pump needs. */
 export interface PumpDeps extends RunDeps {
-  readonly cursor: CursorState;
+  /** The slots this run owns, with their cursors and lease epochs. */
+  readonly claims: readonly SlotClaim[];
+  /** The handler's slot count (1 without `partitionBy`). */
+  readonly slotCount: number;
+  /** This node, whose leases the cursor saves present. */
+  readonly nodeId: string;
+  /** Position to report while no slot is owned. */
+  readonly fallbackPosition: number;
   readonly signals: PumpSignals;
 }
 
@@ -64,20 +73,23 @@ export interface Pump {
   abort(timeoutMs: number): Promise<void>;
   /** Handles one event again outside the log order (dead-letter replay). */
   replay(event: RecordedEvent): Promise<HandlingOutcome>;
+  /** The owned slots' cursors as they are now (after a stop: where the next run resumes). */
+  current(): SlotClaim[];
+  /** Slots owned, ascending. */
+  readonly owned: readonly number[];
   readonly position: number;
   readonly head: number;
 }
 
 /** Creates a pump positioned at a persisted cursor. */
 export function createPump(deps: PumpDeps): Pump {
-  const { config, store, clock, settings, signals } = deps;
-  const tracker = createAckTracker(deps.cursor.position);
-  const ackedBefore = new Set(deps.cursor.acked);
+  const { config, store, clock, settings, signals, slotCount } = deps;
+  const tracks = createSlotTracks(deps.claims, deps.fallbackPosition);
   const streamId = config.subscribeTo === '$all' ? undefined : config.subscribeTo;
   const routingContext: HandlerContext = {
     handlerName: config.name, state: config.state, workerIndex: 0, partition: undefined, app: deps.appName,
   };
-  let readPosition = deps.cursor.position;
+  let readPosition = tracks.readFrom;
   let head = readPosition;
   let live = false;
   let stopping = false;
@@ -86,13 +98,17 @@ export function createPump(deps: PumpDeps): Pump {
   let wakeUp: (() => void) | undefined;
   let loopDone: Promise<void> = Promise.resolve();
 
-  const flusher = createCursorFlusher({
+  const flusher = createCursorFlusher<SlotCursor[]>({
     clock,
     everyEvents: config.transactional ? Number.POSITIVE_INFINITY : config.consistency === 'strong' ? 1 : settings.flushEvery,
     afterMs: config.consistency === 'strong' ? 0 : settings.flushAfterMs,
-    snapshot: () => tracker.snapshot(),
-    save: (state) => store.saveCursor(config.name, state),
-    onError: (error) => signals.storeTrouble(error),
+    snapshot: () => {
+      const cursors = tracks.unsaved();
+      return cursors.length === 0 ? undefined : cursors;
+    },
+    save: (cursors) => store.saveSlotCursors(config.name, deps.nodeId, cursors),
+    saved: (cursors) => tracks.saved(cursors),
+    onError: (error) => (error instanceof LeaseLostError ? signals.leaseLost(error) : signals.storeTrouble(error)),
   });
 
   const workers: Worker[] = Array.from({ length: config.concurrency }, (_, index) =>
@@ -118,16 +134,18 @@ export function createPump(deps: PumpDeps): Pump {
     if (store.transaction === undefined) throw new HandlerConfigError(`the ${store.kind} store has no transactions`, 'transactional');
     let release: () => void = () => {};
     let moved = false;
+    let cursors: SlotCursor[] = [];
     try {
       await store.transaction(async (tx) => {
         const acknowledged = await work(tx);
         const previous = commitTurn;
         commitTurn = new Promise((resolve) => (release = resolve));
         await previous;
-        // Acks of a batch whose commit failed are in the tracker: no later batch may save them.
+        // Acks of a batch whose commit failed are in the tracks: no later batch may save them.
         if (transactionFailed) throw new HandlerConfigError('an earlier transactional batch failed to commit');
-        for (const eventNumber of acknowledged) if (tracker.ack(eventNumber)) moved = true;
-        await tx.saveCursor(config.name, tracker.snapshot());
+        for (const eventNumber of acknowledged) if (tracks.ack(eventNumber)) moved = true;
+        cursors = tracks.unsaved();
+        if (cursors.length > 0) await tx.saveSlotCursors(config.name, deps.nodeId, cursors);
       });
     } catch (error) {
       transactionFailed = true;
@@ -135,14 +153,15 @@ export function createPump(deps: PumpDeps): Pump {
     } finally {
       release();
     }
-    if (moved) signals.advanced(tracker.position);
-    if (tracker.pending < settings.readAhead) wake();
+    tracks.saved(cursors);
+    if (moved) signals.advanced(tracks.position);
+    if (tracks.pending < settings.readAhead) wake();
   }
 
   function acknowledge(eventNumber: number): void {
-    if (tracker.ack(eventNumber)) signals.advanced(tracker.position);
+    if (tracks.ack(eventNumber)) signals.advanced(tracks.position);
     flusher.acknowledged();
-    if (tracker.pending < settings.readAhead) wake();
+    if (tracks.pending < settings.readAhead) wake();
   }
 
   function wake(): void {
@@ -164,34 +183,36 @@ export function createPump(deps: PumpDeps): Pump {
   }
 
   function route(event: RecordedEvent): void {
-    tracker.track(event.eventNumber);
-    if (ackedBefore.size > 0 && ackedBefore.delete(event.eventNumber)) {
-      tracker.ack(event.eventNumber);
-      return;
-    }
     const workerCount = workers.length;
     let delivery: Delivery;
     let index: number;
+    let slot = 0;
     if (config.partitionBy === undefined) {
       delivery = { event, partition: undefined };
-      index = workerCount === 1 ? 0 : roundRobin++ % workerCount;
+      index = workerCount === 1 ? 0 : roundRobin % workerCount;
     } else {
       try {
         const partition = config.partitionBy(event, routingContext);
         delivery = { event, partition };
         index = workerCount === 1 ? 0 : workerForKey(partition, workerCount);
+        if (slotCount > 1) slot = slotForKey(partition, slotCount);
       } catch (routingError) {
+        // A key is needed to pick a slot; every process picks the same one by the event's number.
         delivery = { event, partition: undefined, routingError };
         index = event.eventNumber % workerCount;
+        slot = event.eventNumber % slotCount;
       }
     }
+    if (!tracks.admit(slot, event.eventNumber)) return;
+    if (config.partitionBy === undefined) roundRobin++;
     (workers[index] as Worker).push(delivery);
   }
 
   async function readLoop(): Promise<void> {
     let failures = 0;
+    if (tracks.owned.length === 0) return;
     while (!stopping) {
-      if (tracker.pending >= settings.readAhead) {
+      if (tracks.pending >= settings.readAhead) {
         dirty = false;
         await sleep(settings.pollMs);
         continue;
@@ -207,10 +228,17 @@ export function createPump(deps: PumpDeps): Pump {
         continue;
       }
       if (stopping) break;
+      const before = tracks.position;
       for (const event of page.events) route(event);
       if (page.readThrough > readPosition) readPosition = page.readThrough;
       if (page.readThrough > head) head = page.readThrough;
-      if (tracker.readThrough(page.readThrough)) signals.advanced(tracker.position);
+      tracks.readThrough(page.readThrough);
+      if (tracks.position > before) {
+        signals.advanced(tracks.position);
+        // A mark moved by reading alone (other streams' or slots' events) is saved too, so the slowest slot of
+        // the handler, which strong dispatches of other processes wait on, keeps up.
+        flusher.acknowledged();
+      }
       const full = page.events.length >= settings.batchSize;
       if (full && live) {
         live = false;
@@ -272,8 +300,10 @@ export function createPump(deps: PumpDeps): Pump {
     replay(event) {
       return (workers[0] as Worker).handleOnce({ event, partition: undefined });
     },
+    current: () => tracks.current(),
+    owned: tracks.owned,
     get position() {
-      return tracker.position;
+      return tracks.position;
     },
     get head() {
       return head;

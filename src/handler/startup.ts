@@ -3,6 +3,7 @@ import type { Clock } from '../clock.ts';
 import { StoreError } from '../errors.ts';
 import type { EventStore } from '../store/types.ts';
 import type { StartupResult } from './subscription-machine.ts';
+import { slotCountOf } from './define.ts';
 import type { HandlerConfig, StopAction } from './types.ts';
 
 /** What start-up needs. */
@@ -29,6 +30,7 @@ export function startHandler(deps: StartupDeps) {
           subscribeTo: config.subscribeTo,
           consistency: config.consistency,
           startFrom: config.startFrom,
+          slots: slotCountOf(config),
         }),
       signal,
       deps,

@@ -9,11 +9,13 @@ export type StartupResult = { readonly cursor: CursorState; readonly state: unkn
 export type SubscriptionEvent =
   | { type: 'CAUGHT_UP' }
   | { type: 'BEHIND' }
+  | { type: 'STANDBY' }
   | { type: 'STOP' }
   | { type: 'FAIL'; reason: unknown };
 
 /**
- * The lifecycle of one started handler: starting → catching up ⇄ live → stopping → stopped, or → failing → failed
+ * The lifecycle of one started handler: starting → catching up ⇄ live (⇄ standby while other processes own every
+ * slot) → stopping → stopped, or → failing → failed
  * (→ stopped when the handler stopped itself with reason `'normal'`).
  * Effects (startup, reading, draining) are provided by the subscription as actors, so the machine stays declarative;
  * events flow through the pump in batches, never as machine messages.
@@ -61,8 +63,10 @@ export const subscriptionMachine = setup({
       entry: 'startReading',
       initial: 'catching_up',
       states: {
-        catching_up: { on: { CAUGHT_UP: 'live' } },
-        live: { on: { BEHIND: 'catching_up' } },
+        catching_up: { on: { CAUGHT_UP: 'live', STANDBY: 'standby' } },
+        live: { on: { BEHIND: 'catching_up', STANDBY: 'standby' } },
+        // Another process owns every slot: this run waits, ready to take over.
+        standby: { on: { BEHIND: 'catching_up', CAUGHT_UP: 'live' } },
       },
       on: {
         STOP: 'stopping',

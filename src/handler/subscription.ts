@@ -2,7 +2,10 @@ import { createActor, fromPromise } from 'xstate';
 import type { RecordedEvent } from '../events/types.ts';
 import type { ChildExit } from '../supervisor/types.ts';
 import { isNormalStop } from './actions.ts';
-import { createPump, type Pump, type RunDeps } from './pump.ts';
+import { createConsumer, type Consumer, type LeaseSettings, type SlotOwnership } from '../cluster/consumer.ts';
+import type { NodeIdentity } from '../store/types.ts';
+import { slotCountOf } from './define.ts';
+import type { RunDeps } from './pump.ts';
 import { startHandler } from './startup.ts';
 import { stateName, subscriptionMachine } from './subscription-machine.ts';
 import type { HandlingOutcome } from './worker.ts';
@@ -11,6 +14,9 @@ import type { HandlingOutcome } from './worker.ts';
 export interface SubscriptionDeps extends RunDeps {
   /** How long `stop()` lets workers finish queued events. */
   readonly drainTimeoutMs: number;
+  /** This process among those running the handler. */
+  readonly node: NodeIdentity;
+  readonly lease: LeaseSettings;
   /** The run ended on its own (never called after `stop()`). */
   onExit(exit: ChildExit): void;
   /** The low-water mark moved (strong consistency waits on it). */
@@ -32,13 +38,17 @@ export interface Subscription {
   readonly state: string;
   /** The low-water mark, or `undefined` before the cursor is loaded. */
   readonly position: number | undefined;
+  /** The position when this run owns every slot (so it alone decides it), else `undefined`. */
+  readonly localPosition: number | undefined;
   readonly head: number | undefined;
+  /** Slot ownership as this run last saw it, `undefined` before it runs. */
+  ownership(): SlotOwnership | undefined;
 }
 
 /** Creates (but does not start) one run of a handler. */
 export function createSubscription(deps: SubscriptionDeps): Subscription {
   const { config } = deps;
-  let pump: Pump | undefined;
+  let pump: Consumer | undefined;
   let stopRequested = false;
   let drainTimeoutMs = deps.drainTimeoutMs;
   let state = 'starting';
@@ -54,7 +64,7 @@ export function createSubscription(deps: SubscriptionDeps): Subscription {
       actions: {
         startReading: ({ event }) => {
           const output = (event as unknown as { output: { cursor: { position: number; acked: readonly number[] }; state: unknown } }).output;
-          pump = createPump({
+          pump = createConsumer({
             config: { ...config, state: output.state },
             store: deps.store,
             clock: deps.clock,
@@ -62,10 +72,15 @@ export function createSubscription(deps: SubscriptionDeps): Subscription {
             appName: deps.appName,
             scope: deps.scope,
             settings: deps.settings,
-            cursor: output.cursor,
+            node: deps.node,
+            lease: deps.lease,
+            slotCount: slotCountOf(config),
+            startPosition: output.cursor.position,
+            drainTimeoutMs: deps.drainTimeoutMs,
             signals: {
               caughtUp: () => actor.send({ type: 'CAUGHT_UP' }),
               behind: () => actor.send({ type: 'BEHIND' }),
+              standby: () => actor.send({ type: 'STANDBY' }),
               stopRequested: (reason) => actor.send({ type: 'FAIL', reason }),
               advanced: deps.onAdvance,
               storeTrouble: (error) => {
@@ -82,7 +97,6 @@ export function createSubscription(deps: SubscriptionDeps): Subscription {
             },
           });
           pump.start();
-          deps.onAdvance(pump.position);
         },
       },
     }),
@@ -148,6 +162,10 @@ export function createSubscription(deps: SubscriptionDeps): Subscription {
     get position() {
       return pump?.position;
     },
+    get localPosition() {
+      return pump !== undefined && pump.ownsAll ? pump.position : undefined;
+    },
+    ownership: () => pump?.ownership(),
     get head() {
       return pump?.head;
     },

@@ -78,6 +78,12 @@ export interface HandlerOptions<S = unknown> {
   transactional?: boolean;
   /** Same key, same worker, in order. Throwing routes to `error` like a failing `handle`. */
   partitionBy?: (event: RecordedEvent, ctx: HandlerContext<S>) => PartitionKey;
+  /**
+   * With `partitionBy`: how many slots the keys are hashed into; each slot is owned by one process at a time
+   * and keeps its own cursor (see docs/scaling.md). Changing it later needs every process of the handler stopped.
+   * @default 64 with partitionBy (without it the handler is one slot)
+   */
+  slots?: number | undefined;
   /** Once when `app.start` starts the handler; may return a changed config (e.g. a per-tenant name). */
   init?: (config: HandlerConfig<S>) => HandlerConfig<S> | Promise<HandlerConfig<S>>;
   /** Once per start, before any event; may return `{ state }` or `stop(reason)`. */
@@ -103,6 +109,8 @@ export interface HandlerConfig<S = unknown> {
   readonly state: S | undefined;
   readonly timeoutMs: number | undefined;
   readonly transactional: boolean;
+  /** As given; see `slotCountOf` for the count in effect. */
+  readonly slots?: number | undefined;
   partitionBy?(event: RecordedEvent, ctx: HandlerContext<S>): PartitionKey;
   init?(config: HandlerConfig<S>): HandlerConfig<S> | Promise<HandlerConfig<S>>;
   afterStart?(ctx: StartContext<S>): { state: S } | StopAction | void | Promise<{ state: S } | StopAction | void>;

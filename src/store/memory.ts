@@ -36,6 +36,7 @@ export function inMemoryStore(options: InMemoryStoreOptions = {}): EventStore {
   const deadLetters = createMemoryDeadLetters();
   const appendListeners = listenerSet<[]>();
   const cursorListeners = listenerSet<[handlerName: string, position: number]>();
+  const membershipListeners = listenerSet<[handlerName: string]>();
   /** Runs `work` now (the store is synchronous inside), as a promise. */
   function op<T>(_name: string, work: () => T): Promise<T> {
     try {
@@ -63,11 +64,42 @@ export function inMemoryStore(options: InMemoryStoreOptions = {}): EventStore {
     loadHandler: (name) => op('loadHandler', () => handlers.load(name)),
     listHandlers: () => op('listHandlers', () => handlers.list()),
     saveCursor: (handlerName, state) =>
-      op('saveCursor', () => {
-        handlers.saveCursor(handlerName, state, clock.now());
-        cursorListeners.notify(handlerName, state.position);
+      op('saveCursor', () => cursorListeners.notify(handlerName, handlers.saveCursor(handlerName, state, clock.now()))),
+    resetCursor: (handlerName) =>
+      op('resetCursor', () => {
+        const record = handlers.reset(handlerName, clock.now());
+        membershipListeners.notify(handlerName);
+        return record;
       }),
-    resetCursor: (handlerName) => op('resetCursor', () => handlers.reset(handlerName, clock.now())),
+    heartbeat: (handlerName, node, leaseMs) =>
+      op('heartbeat', () => {
+        const { membership, joined } = handlers.heartbeat(handlerName, node, leaseMs, clock.now());
+        if (joined) membershipListeners.notify(handlerName);
+        return membership;
+      }),
+    claimSlots: (handlerName, node, slots, leaseMs) => op('claimSlots', () => handlers.claim(handlerName, node, slots, leaseMs, clock.now())),
+    releaseSlots: (handlerName, nodeId, slots) =>
+      op('releaseSlots', () => {
+        if (handlers.release(handlerName, nodeId, slots)) membershipListeners.notify(handlerName);
+      }),
+    leave: (handlerName, nodeId) =>
+      op('leave', () => {
+        if (handlers.leave(handlerName, nodeId)) membershipListeners.notify(handlerName);
+      }),
+    saveSlotCursors: (handlerName, nodeId, cursors) =>
+      op('saveSlotCursors', () => {
+        if (cursors.length === 0) return;
+        let position: number;
+        try {
+          position = handlers.saveSlotCursors(handlerName, nodeId, cursors, clock.now());
+        } catch (error) {
+          // The slots still held were saved: tell listeners before reporting the lost ones.
+          const record = handlers.load(handlerName);
+          if (record !== undefined) cursorListeners.notify(handlerName, record.cursor.position);
+          throw error;
+        }
+        cursorListeners.notify(handlerName, position);
+      }),
     addDeadLetter: (deadLetter) => op('addDeadLetter', () => deadLetters.add(deadLetter, newId(), clock.now())),
     listDeadLetters: (filter) => op('listDeadLetters', () => deadLetters.list(filter?.handlerName)),
     getDeadLetter: (id) => op('getDeadLetter', () => deadLetters.get(id)),
@@ -75,11 +107,13 @@ export function inMemoryStore(options: InMemoryStoreOptions = {}): EventStore {
     pruneDeadLetters: (olderThan) => op('pruneDeadLetters', () => deadLetters.prune(olderThan)),
     onAppend: (listener) => appendListeners.add(listener),
     onCursorSaved: (listener) => cursorListeners.add(listener),
+    onMembershipChanged: (listener) => membershipListeners.add(listener),
     // The log outlives the apps that use it, like a database outlives a process: closing only detaches
     // listeners, and a new app can start on the same store (which is how tests and demos simulate a restart).
     close() {
       appendListeners.clear();
       cursorListeners.clear();
+      membershipListeners.clear();
       return Promise.resolve();
     },
   };

@@ -62,6 +62,11 @@ export interface HandlerRegistration {
   readonly consistency: 'eventual' | 'strong';
   /** Where the cursor starts when it is created; ignored afterwards. */
   readonly startFrom: 'origin' | 'current' | number;
+  /**
+   * How many slots (independently owned parts, each with its own cursor) the handler's events are split into.
+   * Changing it re-slices the cursors (see {@link EventStore.registerHandler}). @default 1
+   */
+  readonly slots?: number | undefined;
 }
 
 /** A handler as the store keeps it. */
@@ -71,8 +76,47 @@ export interface HandlerRecord {
   readonly consistency: 'eventual' | 'strong';
   /** Where `startFrom` put the cursor when it was first created (what `reset` goes back to). */
   readonly initialPosition: number;
+  /**
+   * The handler's cursor over all its slots: `position` is the lowest slot position and `acked` every number
+   * acknowledged above it by some slot (with one slot, exactly that slot's cursor).
+   */
   readonly cursor: CursorState;
+  /** Number of slots. */
+  readonly slots: number;
   readonly updatedAt: Date;
+}
+
+/** A process taking part in running handlers: a unique id per app run and a readable label. */
+export interface NodeIdentity {
+  /** Unique per app run (a ULID); orders members for slot assignment. */
+  readonly id: string;
+  /** For people: host and pid by default. */
+  readonly label: string;
+}
+
+/** What a heartbeat learned: who runs the handler, and who owns which slot. */
+export interface HandlerMembership {
+  /** Live members (heartbeat not expired), sorted by `id`; includes the caller. */
+  readonly members: readonly NodeIdentity[];
+  /** Per slot (index = slot), the id of the node holding an unexpired lease, or `undefined`. */
+  readonly owners: readonly (string | undefined)[];
+}
+
+/** A slot this node now holds: the fencing `epoch` and where its cursor is. */
+export interface SlotClaim {
+  readonly slot: number;
+  /** Increases with every claim of the slot; cursor saves must present it. */
+  readonly epoch: number;
+  readonly cursor: CursorState;
+  /** Id of the node whose lease had expired when this claim took the slot over (`undefined` if the slot was free). */
+  readonly takenFrom: string | undefined;
+}
+
+/** A slot's cursor to save, under the lease `epoch` it was claimed with. */
+export interface SlotCursor {
+  readonly slot: number;
+  readonly epoch: number;
+  readonly cursor: CursorState;
 }
 
 /** An event acknowledged by `skip()`. */
@@ -98,6 +142,8 @@ export interface StoreTransaction {
   saveCursor(handlerName: string, state: CursorState): Promise<void>;
   /** Records a dead letter in this transaction. */
   addDeadLetter(deadLetter: NewDeadLetter): Promise<DeadLetter>;
+  /** {@link EventStore.saveSlotCursors} in this transaction: a lost lease rolls the whole transaction back. */
+  saveSlotCursors(handlerName: string, nodeId: string, cursors: readonly SlotCursor[]): Promise<void>;
 }
 
 /**
@@ -115,16 +161,45 @@ export interface EventStore {
   read(request: ReadRequest): Promise<ReadResult>;
   /** Number of the last event a reader can safely see (0 when the log is empty). */
   headPosition(): Promise<number>;
-  /** Creates the handler's cursor on first registration; otherwise updates its settings and keeps the cursor. */
+  /**
+   * Creates the handler's slots (each cursor at `startFrom`) on first registration; otherwise updates its settings
+   * and keeps the cursors. A different `slots` count re-slices them: every new slot starts at the lowest old
+   * position, with every number any old slot acknowledged above it (events between that and an old slot's
+   * position are delivered again), and all epochs move past the old ones. Rejects with `HandlerConfigError`
+   * (field `slots`) while another node holds an unexpired lease on the old slots.
+   */
   registerHandler(registration: HandlerRegistration): Promise<HandlerRecord>;
   /** The handler's record, if it was ever registered. */
   loadHandler(name: string): Promise<HandlerRecord | undefined>;
   /** Every registered handler (other processes' too, for the PostgreSQL store). */
   listHandlers(): Promise<HandlerRecord[]>;
-  /** Persists a handler's cursor. */
+  /** Persists a handler's cursor: every slot gets `state`, whoever holds it (tools and tests; the runtime saves per slot). */
   saveCursor(handlerName: string, state: CursorState): Promise<void>;
-  /** Puts the cursor back to its `initialPosition` with nothing acknowledged above it. */
+  /**
+   * Puts every slot's cursor back to `initialPosition` with nothing acknowledged above it, and ends every lease
+   * (bumping the epochs), so a node still running the handler elsewhere fails its next save and re-claims.
+   */
   resetCursor(handlerName: string): Promise<HandlerRecord>;
+  /**
+   * Renews this node's membership of the handler and its leases on the slots it holds, for `leaseMs` from the
+   * database's clock, and reports live members and slot owners. Creates the membership on the first call.
+   */
+  heartbeat(handlerName: string, node: NodeIdentity, leaseMs: number): Promise<HandlerMembership>;
+  /**
+   * Claims those of `slots` that are free, expired, or already this node's, for `leaseMs`; each claim bumps the
+   * slot's epoch. Returns only the slots claimed; a slot another node holds is left alone.
+   */
+  claimSlots(handlerName: string, node: NodeIdentity, slots: readonly number[], leaseMs: number): Promise<SlotClaim[]>;
+  /** Gives up slots this node holds (their cursors stay), so another node may claim them at once. */
+  releaseSlots(handlerName: string, nodeId: string, slots: readonly number[]): Promise<void>;
+  /** Ends this node's membership and releases every slot it holds. */
+  leave(handlerName: string, nodeId: string): Promise<void>;
+  /**
+   * Saves the cursors of the slots this node still holds under the given epochs; if any is no longer held
+   * (another node claimed it, or the handler was reset), rejects with `LeaseLostError` naming those, whose
+   * cursors are not written. Notifies cursor listeners with the handler's lowest slot position.
+   */
+  saveSlotCursors(handlerName: string, nodeId: string, cursors: readonly SlotCursor[]): Promise<void>;
   /** Records a skipped event. */
   addDeadLetter(deadLetter: NewDeadLetter): Promise<DeadLetter>;
   /** Dead letters, oldest first, optionally of one handler. */
@@ -137,8 +212,13 @@ export interface EventStore {
   pruneDeadLetters(olderThan: Date): Promise<number>;
   /** Calls `listener` when new events may be readable. Returns an unsubscribe function. */
   onAppend(listener: () => void): () => void;
-  /** Calls `listener` when some handler's cursor was saved (by any process). Returns an unsubscribe function. */
+  /**
+   * Calls `listener` when some handler's cursor was saved (by any process), with the handler's lowest slot
+   * position (a concurrent save elsewhere may make it lower than the truth, never higher). Returns an unsubscribe function.
+   */
   onCursorSaved(listener: (handlerName: string, position: number) => void): () => void;
+  /** Calls `listener` when a handler's members or slot owners changed (join, leave, release). Returns an unsubscribe function. */
+  onMembershipChanged(listener: (handlerName: string) => void): () => void;
   /** Runs `work` in one transaction (PostgreSQL only; absent on stores without transactions). */
   transaction?<T>(work: (tx: StoreTransaction) => Promise<T>): Promise<T>;
   /** Releases what the store opened itself (never a connection it was given). Idempotent. */

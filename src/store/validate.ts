@@ -4,7 +4,7 @@
  */
 import { HandlerConfigError, InvalidEventError, StoreError } from '../errors.ts';
 import type { ExpectedVersion } from '../events/types.ts';
-import type { CursorState, HandlerRegistration, NewDeadLetter, ReadRequest } from './types.ts';
+import type { CursorState, HandlerRegistration, NewDeadLetter, NodeIdentity, ReadRequest, SlotCursor } from './types.ts';
 
 /** A stream id is a non-empty string not starting with `$`. */
 export function checkStreamId(streamId: unknown): asserts streamId is string {
@@ -31,7 +31,7 @@ export function checkReadRequest({ after, limit, streamId }: ReadRequest): void 
 }
 
 /** A registration names the handler, its subscription, consistency and a valid `startFrom`. */
-export function checkRegistration({ name, subscribeTo, consistency, startFrom }: HandlerRegistration): void {
+export function checkRegistration({ name, subscribeTo, consistency, startFrom, slots }: HandlerRegistration): void {
   if (typeof name !== 'string' || name === '') throw new HandlerConfigError('handler name must be a non-empty string', 'name');
   if (typeof subscribeTo !== 'string' || subscribeTo === '') {
     throw new HandlerConfigError(`subscribeTo must be '$all' or a stream id, got ${String(subscribeTo)}`, 'subscribeTo');
@@ -43,6 +43,40 @@ export function checkRegistration({ name, subscribeTo, consistency, startFrom }:
     startFrom === 'origin' || startFrom === 'current' || (typeof startFrom === 'number' && Number.isSafeInteger(startFrom) && startFrom >= 0);
   if (!validStart) {
     throw new HandlerConfigError(`startFrom must be 'origin', 'current' or a non-negative integer, got ${String(startFrom)}`, 'startFrom');
+  }
+  if (slots !== undefined && (!Number.isSafeInteger(slots) || slots < 1 || slots > MAX_SLOTS)) {
+    throw new HandlerConfigError(`slots must be an integer from 1 to ${MAX_SLOTS}, got ${String(slots)}`, 'slots');
+  }
+}
+
+/** The most slots a handler may be split into. */
+export const MAX_SLOTS = 4096;
+
+/** A node has a non-empty string id and a string label. */
+export function checkNode(operation: string, node: NodeIdentity): void {
+  if (typeof node !== 'object' || node === null || typeof node.id !== 'string' || node.id === '' || typeof node.label !== 'string') {
+    throw new StoreError(`${operation}: node needs a non-empty string id and a string label`);
+  }
+}
+
+/** A lease lasts a positive whole number of milliseconds. */
+export function checkLeaseMs(operation: string, leaseMs: number): void {
+  if (!Number.isSafeInteger(leaseMs) || leaseMs < 1) throw new StoreError(`${operation}: leaseMs must be a positive integer, got ${String(leaseMs)}`);
+}
+
+/** Slot numbers are distinct non-negative integers below `MAX_SLOTS`. */
+export function checkSlotNumbers(operation: string, slots: readonly number[]): void {
+  const valid = Array.isArray(slots) && slots.every((slot) => Number.isSafeInteger(slot) && slot >= 0 && slot < MAX_SLOTS) && new Set(slots).size === slots.length;
+  if (!valid) throw new StoreError(`${operation}: slots must be distinct non-negative integers below ${MAX_SLOTS}`);
+}
+
+/** Slot cursors name distinct slots, carry an integer epoch and a valid cursor each. */
+export function checkSlotCursors(cursors: readonly SlotCursor[]): void {
+  if (!Array.isArray(cursors)) throw new StoreError('saveSlotCursors: cursors must be an array');
+  checkSlotNumbers('saveSlotCursors', cursors.map((entry) => entry.slot));
+  for (const entry of cursors) {
+    if (!Number.isSafeInteger(entry.epoch) || entry.epoch < 0) throw new StoreError('saveSlotCursors: epoch must be a non-negative integer');
+    checkCursor(entry.cursor);
   }
 }
 

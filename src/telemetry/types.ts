@@ -60,6 +60,19 @@ export interface StoreWarningPayload {
   readonly detail?: Record<string, unknown>;
 }
 
+/** Payload of `slots:acquire`, `slots:release`, `slots:takeover` and `slots:lost`. */
+export interface SlotsPayload {
+  readonly app: string;
+  readonly handlerName: string;
+  /** This process (node) id and label. */
+  readonly node: string;
+  readonly nodeLabel: string;
+  readonly slots: readonly number[];
+  /** `slots:takeover`: the node whose expired lease was taken over. `slots:lost`: why. */
+  readonly from?: string | undefined;
+  readonly reason?: string | undefined;
+}
+
 /** Every telemetry event herald emits, by `app.on` name. The `diagnostics_channel` name is `herald:<name>`. */
 export interface TelemetryEvents {
   'handle:start': HandleStartPayload;
@@ -70,6 +83,14 @@ export interface TelemetryEvents {
   'supervisor:giveup': SupervisorGiveUpPayload;
   'supervisor:stop_error': SupervisorStopErrorPayload;
   'store:warning': StoreWarningPayload;
+  /** This node claimed slots (free ones, or expired ones: then `slots:takeover` follows). */
+  'slots:acquire': SlotsPayload;
+  /** This node gave slots up (rebalancing, stop). */
+  'slots:release': SlotsPayload;
+  /** Slots this node claimed had an expired lease of another node (that node died or lost the database). */
+  'slots:takeover': SlotsPayload;
+  /** This node stopped handling slots it no longer holds (its lease lapsed, or the handler was reset elsewhere). */
+  'slots:lost': SlotsPayload;
 }
 
 /** A telemetry event name. */
