@@ -24,7 +24,9 @@
  */
 export { createApp } from './app/create-app.ts';
 /** Types of the app: options, dispatch options and result, handler status. */
-export type { App, AppOptions, DispatchOptions, DispatchResult, HandlerStatus } from './app/types.ts';
+export type { App, AppOptions, DispatchOptions, DispatchResult, HandlerStatus, NodeOptions } from './app/types.ts';
+/** Slot ownership as `status()` shows it. */
+export type { SlotOwnership } from './cluster/consumer.ts';
 
 /**
  * Defines a named handler; validates the options at once (`HandlerConfigError`).
@@ -93,10 +95,14 @@ export type {
   CursorState,
   DeadLetter,
   EventStore,
+  HandlerMembership,
   HandlerRecord,
   HandlerRegistration,
+  NodeIdentity,
   ReadRequest,
   ReadResult,
+  SlotClaim,
+  SlotCursor,
 } from './store/types.ts';
 
 /** Event types. */
@@ -113,6 +119,7 @@ export {
   HandlerTimeoutError,
   HeraldError,
   InvalidEventError,
+  LeaseLostError,
   StoreError,
   SupervisorError,
   WrongExpectedVersionError,
@@ -144,6 +151,7 @@ export type {
   SupervisorGiveUpPayload,
   SupervisorRestartPayload,
   SupervisorStopErrorPayload,
+  SlotsPayload,
   StoreWarningPayload,
   TelemetryEventName,
   TelemetryEvents,

@@ -14,7 +14,14 @@ export function workerForKey(key: PartitionKey, workers: number): number {
  * its keys over all its workers.
  */
 export function slotForKey(key: PartitionKey, slots: number): number {
-  return Math.floor((hashKey(key) / 0x1_0000_0000) * slots);
+  // FNV-1a's high bits barely depend on the last characters ('k1' … 'k9' share them): mix first (murmur3's finalizer).
+  let hash = hashKey(key);
+  hash ^= hash >>> 16;
+  hash = Math.imul(hash, 0x85ebca6b);
+  hash ^= hash >>> 13;
+  hash = Math.imul(hash, 0xc2b2ae35);
+  hash ^= hash >>> 16;
+  return Math.floor(((hash >>> 0) / 0x1_0000_0000) * slots);
 }
 
 /** 32-bit FNV-1a hash of a key's string form (numbers prefixed, so 1 and '1' differ). */
