@@ -164,6 +164,7 @@ function buildConfig<S>(options: unknown, sourceOf: (name: string | undefined) =
     values[key] = value;
   }
   for (const key of CALLBACKS) if (values[key] === undefined) delete values[key];
+  if (values.slots === undefined) delete values.slots;
   if (values.slots !== undefined && (values.slots as number) > 1 && values.partitionBy === undefined) {
     fail(source, 'slots', 'used together with partitionBy (without it a handler is one slot)', values.slots);
   }
