@@ -1,7 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
-const fixture = fileURLToPath(new URL('../fixtures/pg-worker.ts', import.meta.url));
 const children = new Set<ChildProcess>();
 process.on('exit', () => {
   for (const child of children) child.kill('SIGKILL');
@@ -17,9 +16,16 @@ export interface WorkerProcess {
   output(): string;
 }
 
-/** Starts a worker process; every one is killed when the test process exits. */
+/** Starts a `test/fixtures/pg-worker.ts` process with a role; every one is killed when the test process exits. */
 export function startWorker(url: string, schema: string, role: string, ...extra: string[]): WorkerProcess {
-  const child = spawn(process.execPath, ['--import', 'tsx', fixture, url, schema, role, ...extra], {
+  return startFixture('pg-worker.ts', url, schema, role, ...extra);
+}
+
+/** Starts `test/fixtures/<fixture>` with arguments; every one is killed when the test process exits. */
+export function startFixture(fixture: string, ...args: string[]): WorkerProcess {
+  const path = fileURLToPath(new URL(`../fixtures/${fixture}`, import.meta.url));
+  const role = `${fixture} ${args.slice(2, 3).join(' ')}`;
+  const child = spawn(process.execPath, ['--import', 'tsx', path, ...args], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   children.add(child);
