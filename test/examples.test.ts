@@ -28,6 +28,7 @@ const examples: readonly [file: string, expected: readonly RegExp[]][] = [
   ['partitioning.ts', [/per-key order kept: true/, /dead letters: #1 acct-poison/, /round-robin workers: 012012/]],
   ['supervisors.ts', [/restart: projections restarted Totals/, /Importer stopped, restarts 0/, /app.done rejected: SUPERVISOR_GAVE_UP, cause: poison event/]],
   ['consistency.ts', [/strong: balance acct-1 = 50/, /handlers behind: Ledger/, /unknown handlers: "Ghost"/]],
+  ['scaling.ts', [/split: process-a owns 0,1,2,3, process-b owns 4,5,6,7/, /after process-a stopped, process-b owns 8 slots/, /every event handled exactly once: true/]],
   ['telemetry.ts', [/handle:exception Projector attempt 1 -> retry/, /herald:handle:stop: 2 events handled/]],
 ];
 
