@@ -1,12 +1,13 @@
 import type { Clock, TimerHandle } from '../clock.ts';
 import type { RecordedEvent } from '../events/types.ts';
-import { HandlerConfigError, LeaseLostError } from '../errors.ts';
-import type { EventStore, SlotClaim, SlotCursor, StoreTransaction } from '../store/types.ts';
+import { LeaseLostError } from '../errors.ts';
+import type { EventStore, SlotClaim, SlotCursor } from '../store/types.ts';
 import type { Telemetry } from '../telemetry/emitter.ts';
 import { createCursorFlusher } from './cursor-flusher.ts';
 import { slotForKey, workerForKey } from './partition.ts';
 import type { HandlerScope } from './scope.ts';
 import { createSlotTracks } from './slot-tracks.ts';
+import { createTransactionalCommit } from './transactional-commit.ts';
 import type { HandlerConfig, HandlerContext } from './types.ts';
 import { createWorker, type Delivery, type HandlingOutcome, type Worker } from './worker.ts';
 
@@ -111,6 +112,20 @@ export function createPump(deps: PumpDeps): Pump {
     onError: (error) => (error instanceof LeaseLostError ? signals.leaseLost(error) : signals.storeTrouble(error)),
   });
 
+  const commitInTransaction = createTransactionalCommit({
+    store,
+    handlerName: config.name,
+    nodeId: deps.nodeId,
+    tracks,
+    onLeaseLost: () => {
+      for (const worker of workers) worker.halt();
+    },
+    onCommitted: (moved) => {
+      if (moved) signals.advanced(tracks.position);
+      if (tracks.pending < settings.readAhead) wake();
+    },
+  });
+
   const workers: Worker[] = Array.from({ length: config.concurrency }, (_, index) =>
     createWorker(index, {
       config,
@@ -126,37 +141,6 @@ export function createPump(deps: PumpDeps): Pump {
     }),
   );
 
-  /** Serializes the cursor write and commit of transactional batches, so no batch overwrites another's acks. */
-  let commitTurn: Promise<void> = Promise.resolve();
-  let transactionFailed = false;
-
-  async function commitInTransaction(work: (tx: StoreTransaction) => Promise<number[]>): Promise<void> {
-    if (store.transaction === undefined) throw new HandlerConfigError(`the ${store.kind} store has no transactions`, 'transactional');
-    let release: () => void = () => {};
-    let moved = false;
-    let cursors: SlotCursor[] = [];
-    try {
-      await store.transaction(async (tx) => {
-        const acknowledged = await work(tx);
-        const previous = commitTurn;
-        commitTurn = new Promise((resolve) => (release = resolve));
-        await previous;
-        // Acks of a batch whose commit failed are in the tracks: no later batch may save them.
-        if (transactionFailed) throw new HandlerConfigError('an earlier transactional batch failed to commit');
-        for (const eventNumber of acknowledged) if (tracks.ack(eventNumber)) moved = true;
-        cursors = tracks.unsaved();
-        if (cursors.length > 0) await tx.saveSlotCursors(config.name, deps.nodeId, cursors);
-      });
-    } catch (error) {
-      transactionFailed = true;
-      throw error;
-    } finally {
-      release();
-    }
-    tracks.saved(cursors);
-    if (moved) signals.advanced(tracks.position);
-    if (tracks.pending < settings.readAhead) wake();
-  }
 
   function acknowledge(eventNumber: number): void {
     if (tracks.ack(eventNumber)) signals.advanced(tracks.position);
