@@ -8,6 +8,7 @@ import type {
   SlotClaim,
   SlotCursor,
 } from './types.ts';
+import { combineSlotCursors } from './combine.ts';
 import { checkCursor, checkLeaseMs, checkNode, checkRegistration, checkSlotCursors, checkSlotNumbers } from './validate.ts';
 
 /** The in-memory handler registry: settings, slot cursors, leases and members of every handler ever registered. */
@@ -79,7 +80,7 @@ export function createMemoryHandlers(): MemoryHandlers {
         'slots',
       );
     }
-    const cursor = combined(entry.slots.map((slot) => slot.cursor));
+    const cursor = combineSlotCursors(entry.slots.map((slot) => slot.cursor));
     const epoch = Math.max(...entry.slots.map((slot) => slot.epoch)) + 1;
     entry.slots = freshSlots(count, cursor, epoch);
   }
@@ -197,14 +198,6 @@ export function createMemoryHandlers(): MemoryHandlers {
   };
 }
 
-/** The handler-wide cursor: the lowest slot position and every number acknowledged above it by some slot. */
-function combined(cursors: readonly CursorState[]): CursorState {
-  const position = Math.min(...cursors.map((cursor) => cursor.position));
-  const acked = new Set<number>();
-  for (const cursor of cursors) for (const n of cursor.acked) if (n > position) acked.add(n);
-  return { position, acked: [...acked].sort((a, b) => a - b) };
-}
-
 function copyCursor(state: CursorState): CursorState {
   return freezeCursor({ position: state.position, acked: [...state.acked] });
 }
@@ -220,7 +213,7 @@ function toRecord(entry: Entry): HandlerRecord {
     subscribeTo: entry.subscribeTo,
     consistency: entry.consistency,
     initialPosition: entry.initialPosition,
-    cursor: freezeCursor(combined(entry.slots.map((slot) => slot.cursor))),
+    cursor: freezeCursor(combineSlotCursors(entry.slots.map((slot) => slot.cursor))),
     slots: entry.slots.length,
     updatedAt: new Date(entry.updatedAt),
   });

@@ -16,6 +16,7 @@ import { resolveOptions } from './options.ts';
 import type { PostgresStoreOptions } from './options.ts';
 import { retryConnectionLoss } from './retry.ts';
 import { createSequencer } from './sequencer.ts';
+import { createSlots } from './slots.ts';
 import { runTransaction } from './transaction.ts';
 
 export type { PostgresStoreOptions } from './options.ts';
@@ -55,6 +56,7 @@ export function postgresStore(options: PostgresStoreOptions): PostgresStore {
   const log = createEventLog({ sql, schema, channel, sequencer, listening: () => notifications.ready() });
   const cursors = createCursors({ sql, schema, channel, head: () => log.head() });
   const deadLetters = createDeadLetters(sql, schema);
+  const slots = createSlots(sql, schema, channel);
   let closing: Promise<void> | undefined;
 
   /**
@@ -87,6 +89,15 @@ export function postgresStore(options: PostgresStoreOptions): PostgresStore {
         await cursors.save(sql, name, state);
       }),
     resetCursor: (name) => run('resetCursor', () => cursors.reset(name)),
+    heartbeat: (name, node, leaseMs) => run('heartbeat', () => slots.heartbeat(name, node, leaseMs)),
+    claimSlots: (name, node, wanted, leaseMs) => run('claimSlots', () => slots.claim(name, node, wanted, leaseMs)),
+    releaseSlots: (name, nodeId, released) => run('releaseSlots', () => slots.release(name, nodeId, released)),
+    leave: (name, nodeId) => run('leave', () => slots.leave(name, nodeId)),
+    saveSlotCursors: (name, nodeId, saved) =>
+      run('saveSlotCursors', async () => {
+        await notifications.ready();
+        await slots.save(sql, name, nodeId, saved);
+      }),
     addDeadLetter(deadLetter) {
       const id = deadLetters.newId();
       return run('addDeadLetter', () => deadLetters.add(sql, deadLetter, id));
@@ -97,10 +108,11 @@ export function postgresStore(options: PostgresStoreOptions): PostgresStore {
     pruneDeadLetters: (olderThan) => run('pruneDeadLetters', () => deadLetters.prune(olderThan)),
     onAppend: (listener) => notifications.onAppend(listener),
     onCursorSaved: (listener) => notifications.onCursorSaved(listener),
+    onMembershipChanged: (listener) => notifications.onMembershipChanged(listener),
     async transaction(work) {
       if (closing !== undefined) throw new StoreError('transaction: the PostgreSQL store is closed');
       await notifications.ready();
-      return runTransaction(sql, cursors, deadLetters, work);
+      return runTransaction(sql, { cursors, deadLetters, slots }, work);
     },
     close() {
       closing ??= (async () => {

@@ -3,7 +3,7 @@
  * over postgres.js's single LISTEN connection.
  *
  * Payloads: `a` (the sequencer numbered events: they are readable), `u` (a caller's transaction committed
- * events that await numbers: run the sequencer), `c<position>:<name>` (a cursor was saved). Every one is
+ * events that await numbers: run the sequencer), `c<position>:<name>` (a cursor was saved), `m<name>` (a handler's members or slot owners changed). Every one is
  * sent by the transaction that makes it true, so it is delivered only once that transaction committed.
  * Notifications are lost while the connection is down: postgres.js LISTENs again after reconnecting and
  * calls `onlisten`, where append listeners are called so readers catch up from their cursors.
@@ -14,6 +14,7 @@ import type { Sql } from 'postgres';
 export interface Notifications {
   onAppend(listener: () => void): () => void;
   onCursorSaved(listener: (handlerName: string, position: number) => void): () => void;
+  onMembershipChanged(listener: (handlerName: string) => void): () => void;
   /**
    * Resolves once the LISTEN of the first subscription is in place (at once when nobody listens), so a
    * write awaiting it is heard by this process's own listeners.
@@ -45,6 +46,7 @@ function callEach<A extends unknown[]>(listeners: Iterable<(...args: A) => void>
 export function createNotifications({ sql, channel, sequence }: NotificationDeps): Notifications {
   const appendListeners = new Set<() => void>();
   const cursorListeners = new Set<(handlerName: string, position: number) => void>();
+  const membershipListeners = new Set<(handlerName: string) => void>();
   let listening: Promise<(() => Promise<void>) | undefined> | undefined;
   let closed = false;
 
@@ -56,7 +58,7 @@ export function createNotifications({ sql, channel, sequence }: NotificationDeps
       const colon = payload.indexOf(':');
       const position = Number(payload.slice(1, colon));
       if (colon > 1 && Number.isSafeInteger(position)) callEach(cursorListeners, payload.slice(colon + 1), position);
-    }
+    } else if (payload.startsWith('m')) callEach(membershipListeners, payload.slice(1));
   }
 
   function onListen(): void {
@@ -84,6 +86,7 @@ export function createNotifications({ sql, channel, sequence }: NotificationDeps
   return {
     onAppend: (listener) => subscribe(appendListeners, listener),
     onCursorSaved: (listener) => subscribe(cursorListeners, listener),
+    onMembershipChanged: (listener) => subscribe(membershipListeners, listener),
     async ready() {
       await listening;
     },
@@ -92,6 +95,7 @@ export function createNotifications({ sql, channel, sequence }: NotificationDeps
       closed = true;
       appendListeners.clear();
       cursorListeners.clear();
+      membershipListeners.clear();
       const unlisten = await listening;
       await unlisten?.().catch(() => undefined);
     },

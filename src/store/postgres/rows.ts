@@ -1,6 +1,7 @@
 /** Rows as postgres.js returns them, turned into the store contract's values. */
 import { StoreError } from '../../errors.ts';
 import type { RecordedEvent } from '../../events/types.ts';
+import { combineSlotCursors } from '../combine.ts';
 import type { DeadLetter, HandlerRecord } from '../types.ts';
 import type { DeadLetterRow } from './sql/dead-letters.ts';
 import type { Int8, ReadRow } from './sql/events.ts';
@@ -29,12 +30,14 @@ export function toRecordedEvent(row: ReadRow & { event_number: Int8 }): Recorded
 
 /** A `handlers` row. */
 export function toHandlerRecord(row: HandlerRow): HandlerRecord {
+  const cursors = row.cursors.map(([position, acked]) => ({ position: toNumber(position), acked: acked.map(toNumber) }));
   return {
     name: row.name,
     subscribeTo: row.subscribe_to,
     consistency: row.consistency,
     initialPosition: toNumber(row.initial_position),
-    cursor: { position: toNumber(row.position), acked: row.acked.map(toNumber) },
+    cursor: cursors.length === 0 ? { position: toNumber(row.initial_position), acked: [] } : combineSlotCursors(cursors),
+    slots: row.slots,
     updatedAt: row.updated_at,
   };
 }

@@ -4,6 +4,14 @@ import type { StoreTransaction } from '../types.ts';
 import type { Cursors } from './cursors.ts';
 import type { DeadLetters } from './dead-letters.ts';
 import { storeFailure } from './failure.ts';
+import type { Slots } from './slots.ts';
+
+/** The store parts whose writes a transaction can carry. */
+export interface TransactionParts {
+  readonly cursors: Cursors;
+  readonly deadLetters: DeadLetters;
+  readonly slots: Slots;
+}
 
 /**
  * Runs `work` in one `sql.begin` transaction. Takes no global lock: a cursor saved here notifies its
@@ -12,8 +20,7 @@ import { storeFailure } from './failure.ts';
  */
 export async function runTransaction<T>(
   sql: Sql,
-  cursors: Cursors,
-  deadLetters: DeadLetters,
+  parts: TransactionParts,
   work: (tx: StoreTransaction) => Promise<T>,
 ): Promise<T> {
   let outcome: { value: T } | undefined;
@@ -21,7 +28,7 @@ export async function runTransaction<T>(
   try {
     await sql.begin(async (tx) => {
       try {
-        outcome = { value: await work(storeTransaction(tx, cursors, deadLetters)) };
+        outcome = { value: await work(storeTransaction(tx, parts)) };
       } catch (error) {
         failed = { error };
         throw error;
@@ -35,7 +42,7 @@ export async function runTransaction<T>(
   return outcome.value;
 }
 
-function storeTransaction(tx: TransactionSql, cursors: Cursors, deadLetters: DeadLetters): StoreTransaction {
+function storeTransaction(tx: TransactionSql, { cursors, deadLetters, slots }: TransactionParts): StoreTransaction {
   return {
     sql: tx,
     async savepoint<R>(work: (sql: TransactionSql) => Promise<R>): Promise<R> {
@@ -48,5 +55,6 @@ function storeTransaction(tx: TransactionSql, cursors: Cursors, deadLetters: Dea
     },
     saveCursor: (handlerName, state) => cursors.save(tx, handlerName, state),
     addDeadLetter: (deadLetter) => deadLetters.add(tx, deadLetter),
+    saveSlotCursors: (handlerName, nodeId, cursors) => slots.save(tx, handlerName, nodeId, cursors),
   };
 }
