@@ -1,10 +1,12 @@
-/** The shared store contract, run against the PostgreSQL store on a throwaway server (fresh schema per test). */
+/** The shared store and slot contracts, run against the PostgreSQL store on a throwaway server (fresh schema per test). */
 import { after, before } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
 import postgres from 'postgres';
 import type { Sql } from 'postgres';
 import { postgresStore } from '../src/store/postgres/index.ts';
 import { freshSchema, startPostgres } from './support/postgres.ts';
 import type { TestPostgres } from './support/postgres.ts';
+import { slotContract } from './support/slot-contract.ts';
 import { storeContract } from './support/store-contract.ts';
 
 let server: TestPostgres;
@@ -20,7 +22,7 @@ after(async () => {
   await server.stop();
 });
 
-storeContract('PostgreSQL', async () => {
+async function openStore() {
   const schema = await freshSchema(admin);
   const store = postgresStore({ url: server.url, schema, maxConnections: 4 });
   return {
@@ -30,4 +32,9 @@ storeContract('PostgreSQL', async () => {
       await admin`drop schema if exists ${admin(schema)} cascade`;
     },
   };
-});
+}
+
+storeContract('PostgreSQL', openStore);
+
+// Leases follow the database's clock: letting time pass is a real wait.
+slotContract('PostgreSQL', async () => ({ ...(await openStore()), advance: (ms) => sleep(ms) }));
