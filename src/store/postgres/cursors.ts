@@ -38,13 +38,16 @@ export function createCursors({ sql, schema, channel, head }: CursorDeps): Curso
       const { name, subscribeTo, consistency, startFrom } = registration;
       const slots = registration.slots ?? 1;
       const initial = startFrom === 'origin' ? 0 : startFrom === 'current' ? await head() : startFrom;
-      const outcome = await sql.begin((tx) => upsertHandler(tx, schema, { name, subscribeTo, consistency, initial, slots }));
-      if (outcome.kind === 'held') {
-        throw new HandlerConfigError(
-          `handler "${name}" runs with ${outcome.slots} slots on node ${outcome.label}; stop it there before changing slots to ${slots}`,
-          'slots',
-        );
-      }
+      await sql.begin(async (tx) => {
+        const outcome = await upsertHandler(tx, schema, { name, subscribeTo, consistency, initial, slots });
+        // Thrown inside the transaction, so the refused registration changes nothing, not even the settings.
+        if (outcome.kind === 'held') {
+          throw new HandlerConfigError(
+            `handler "${name}" runs with ${outcome.slots} slots on node ${outcome.label}; stop it there before changing slots to ${slots}`,
+            'slots',
+          );
+        }
+      });
       const record = await load(name);
       if (record === undefined) throw new StoreError(`registerHandler: handler "${name}" vanished while it was registered`);
       return record;

@@ -72,6 +72,12 @@ export function postgresStore(options: PostgresStoreOptions): PostgresStore {
     }
   }
 
+  /** Runs `work` once the LISTEN of this process's listeners (if any) is in place. */
+  async function heard<T>(work: () => Promise<T>): Promise<T> {
+    await notifications.ready();
+    return work();
+  }
+
   return {
     kind: 'postgres',
     sql,
@@ -88,11 +94,12 @@ export function postgresStore(options: PostgresStoreOptions): PostgresStore {
         await notifications.ready();
         await cursors.save(sql, name, state);
       }),
-    resetCursor: (name) => run('resetCursor', () => cursors.reset(name)),
-    heartbeat: (name, node, leaseMs) => run('heartbeat', () => slots.heartbeat(name, node, leaseMs)),
+    // Calls that may notify wait for this process's LISTEN first, so its own listeners hear them too.
+    resetCursor: (name) => run('resetCursor', () => heard(() => cursors.reset(name))),
+    heartbeat: (name, node, leaseMs) => run('heartbeat', () => heard(() => slots.heartbeat(name, node, leaseMs))),
     claimSlots: (name, node, wanted, leaseMs) => run('claimSlots', () => slots.claim(name, node, wanted, leaseMs)),
-    releaseSlots: (name, nodeId, released) => run('releaseSlots', () => slots.release(name, nodeId, released)),
-    leave: (name, nodeId) => run('leave', () => slots.leave(name, nodeId)),
+    releaseSlots: (name, nodeId, released) => run('releaseSlots', () => heard(() => slots.release(name, nodeId, released))),
+    leave: (name, nodeId) => run('leave', () => heard(() => slots.leave(name, nodeId))),
     saveSlotCursors: (name, nodeId, saved) =>
       run('saveSlotCursors', async () => {
         await notifications.ready();

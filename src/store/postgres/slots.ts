@@ -18,6 +18,12 @@ export interface Slots {
 
 const unknown = (operation: string, name: string) => new StoreError(`${operation}: no handler named "${String(name)}" is registered`);
 
+/** Throws `StoreError` for a slot number at or above the handler's slot count (the statement then changed nothing). */
+function checkInside(operation: string, name: string, slots: readonly number[], slotCount: number): void {
+  const outside = slots.find((slot) => slot >= slotCount);
+  if (outside !== undefined) throw new StoreError(`${operation}: handler "${name}" has ${slotCount} slots, no slot ${outside}`);
+}
+
 /** Creates the slot operations over a pool. */
 export function createSlots(sql: Sql, schema: string, channel: string): Slots {
   return {
@@ -25,10 +31,13 @@ export function createSlots(sql: Sql, schema: string, channel: string): Slots {
       checkNode('heartbeat', node);
       checkLeaseMs('heartbeat', leaseMs);
       const row = await heartbeat(sql, schema, name, node, leaseMs, channel);
-      if (row.joined === null) throw unknown('heartbeat', name);
+      if (row.slot_count === null) throw unknown('heartbeat', name);
       const members = [...row.members.map(([id, label]) => ({ id, label })), { id: node.id, label: node.label }];
       members.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
-      return { members, owners: row.owners.map((owner) => owner ?? undefined) };
+      const owners: (string | undefined)[] = Array.from({ length: row.slot_count }, () => undefined);
+      for (const [slot, owner] of row.held) owners[slot] = owner;
+      for (const slot of row.renewed) owners[slot] = node.id;
+      return { members, owners };
     },
     async claim(name, node, slots, leaseMs) {
       checkNode('claimSlots', node);
@@ -37,8 +46,7 @@ export function createSlots(sql: Sql, schema: string, channel: string): Slots {
       if (slots.length === 0) return [];
       const { slotCount, claims } = await claimSlots(sql, schema, name, node, slots, leaseMs);
       if (slotCount === null) throw unknown('claimSlots', name);
-      const outside = slots.find((slot) => slot >= slotCount);
-      if (outside !== undefined) throw new StoreError(`claimSlots: handler "${name}" has ${slotCount} slots, no slot ${outside}`);
+      checkInside('claimSlots', name, slots, slotCount);
       return claims.map((claim) => ({
         slot: claim.slot,
         epoch: toNumber(claim.epoch),
@@ -48,18 +56,20 @@ export function createSlots(sql: Sql, schema: string, channel: string): Slots {
     },
     async release(name, nodeId, slots) {
       checkSlotNumbers('releaseSlots', slots);
-      const changed = await releaseSlots(sql, schema, { name, nodeId, slots, leave: false, channel });
-      if (changed === null) throw unknown('releaseSlots', name);
+      const { slotCount } = await releaseSlots(sql, schema, { name, nodeId, slots, leave: false, channel });
+      if (slotCount === null) throw unknown('releaseSlots', name);
+      checkInside('releaseSlots', name, slots, slotCount);
     },
     async leave(name, nodeId) {
-      const changed = await releaseSlots(sql, schema, { name, nodeId, slots: undefined, leave: true, channel });
-      if (changed === null) throw unknown('leave', name);
+      const { slotCount } = await releaseSlots(sql, schema, { name, nodeId, slots: undefined, leave: true, channel });
+      if (slotCount === null) throw unknown('leave', name);
     },
     async save(db, name, nodeId, cursors) {
       checkSlotCursors(cursors);
       if (cursors.length === 0) return;
-      const saved = await saveSlotCursors(db, schema, { name, nodeId, cursors, channel });
-      if (saved === null) throw unknown('saveSlotCursors', name);
+      const { slotCount, saved } = await saveSlotCursors(db, schema, { name, nodeId, cursors, channel });
+      if (slotCount === null) throw unknown('saveSlotCursors', name);
+      checkInside('saveSlotCursors', name, cursors.map((entry) => entry.slot), slotCount);
       if (saved.length < cursors.length) {
         const lost = cursors.map((entry) => entry.slot).filter((slot) => !saved.includes(slot));
         throw new LeaseLostError(name, lost);

@@ -1,4 +1,7 @@
-/** Queries of the `handlers` table and the handler-wide view of its slots' cursors. */
+/**
+ * Queries of the `handlers` table and the handler-wide view of its slots' cursors. Statements that change several
+ * slot rows lock them in slot order first, like those of `slots.ts`, so they never deadlock with each other.
+ */
 import type { ISql, TransactionSql } from 'postgres';
 import type { Int8 } from './events.ts';
 
@@ -43,7 +46,8 @@ export type Registration =
 /**
  * Creates the handler with `slots` slots at `initial` (or at the sequencer's head when null), or updates an
  * existing one's settings; a different slot count re-slices its cursors unless a lease on an old slot is live.
- * Runs in the caller's transaction; concurrent registrations of one name serialize on its row.
+ * Runs in the caller's transaction, which must roll back on 'held' (the settings were updated already);
+ * concurrent registrations of one name serialize on its row.
  */
 export async function upsertHandler(
   tx: TransactionSql,
@@ -69,10 +73,13 @@ export async function upsertHandler(
     where name = ${args.name}::text
     returning slots`;
   if (current === undefined || current.slots === args.slots) return { kind: 'ok' };
-  const [held] = await tx<{ label: string }[]>`
-    select coalesce(owner_label, owner) as label from ${s}.handler_slots
-    where handler_name = ${args.name}::text and owner is not null and lease_until > now() limit 1`;
-  if (held !== undefined) return { kind: 'held', slots: current.slots, label: held.label };
+  // Locks every old slot (in slot order, as every multi-slot statement does) so no claim slips in between.
+  const old = await tx<{ label: string | null }[]>`
+    select case when owner is not null and lease_until > now() then coalesce(owner_label, owner) end as label
+    from ${s}.handler_slots where handler_name = ${args.name}::text
+    order by slot for update`;
+  const held = old.find((slot) => slot.label !== null);
+  if (held?.label != null) return { kind: 'held', slots: current.slots, label: held.label };
   await tx`
     with old as (
       delete from ${s}.handler_slots where handler_name = ${args.name}::text returning position, acked, epoch
@@ -98,11 +105,14 @@ export async function updateAllSlots(
   schema: string,
   args: { name: string; position: number; acked: readonly number[]; channel: string },
 ): Promise<boolean> {
+  const s = db(schema);
   const rows = await db`
-    with saved as (
-      update ${db(schema)}.handler_slots
+    with locked as (
+      select slot from ${s}.handler_slots where handler_name = ${args.name}::text order by slot for update
+    ), saved as (
+      update ${s}.handler_slots c
       set position = ${args.position}::bigint, acked = ${`{${args.acked.join(',')}}`}::bigint[], updated_at = now()
-      where handler_name = ${args.name}::text
+      from locked l where c.handler_name = ${args.name}::text and c.slot = l.slot
       returning 1
     )
     select pg_notify(${args.channel}::text, 'c' || ${args.position}::bigint || ':' || ${args.name}::text)
@@ -117,12 +127,14 @@ export async function updateAllSlots(
 export async function resetSlots(db: ISql, schema: string, name: string, channel: string): Promise<boolean> {
   const s = db(schema);
   const rows = await db`
-    with reset as (
+    with locked as (
+      select slot from ${s}.handler_slots where handler_name = ${name}::text order by slot for update
+    ), reset as (
       update ${s}.handler_slots c
       set position = h.initial_position, acked = '{}', owner = null, owner_label = null, lease_until = null,
         epoch = c.epoch + 1, updated_at = now()
-      from ${s}.handlers h
-      where h.name = ${name}::text and c.handler_name = h.name
+      from ${s}.handlers h, locked l
+      where h.name = ${name}::text and c.handler_name = h.name and c.slot = l.slot
       returning 1
     )
     select pg_notify(${channel}::text, 'm' || ${name}::text) where exists (select 1 from reset)`;

@@ -1,48 +1,68 @@
 /**
  * Queries of slots, leases and members: one statement each. Lease times come from the database clock (`now()`,
- * the statement's transaction start), so processes on machines with skewed clocks agree.
+ * the statement's transaction start), so processes on machines with skewed clocks agree. A statement that changes
+ * several slot rows locks them in slot order first (`order by slot for update`), so two such statements never
+ * wait on each other in a cycle (a deadlock PostgreSQL would break by failing one of them).
  */
 import type { ISql } from 'postgres';
 import type { NodeIdentity, SlotCursor } from '../../types.ts';
 import type { Int8 } from './events.ts';
 
-/** A heartbeat's answer; `joined` is null for an unknown handler. */
+/** `{1,2}`: a PostgreSQL array literal for an `int[]`/`bigint[]` parameter. */
+const slotArray = (numbers: readonly number[]): string => `{${numbers.join(',')}}`;
+
+/** The highest slot number given (-1 for none), checked against the slot count inside each statement. */
+const highest = (slots: readonly number[]): number => Math.max(-1, ...slots);
+
+/** A heartbeat's answer; `slot_count` is null for an unknown handler. */
 export interface HeartbeatRow {
-  readonly joined: boolean | null;
+  readonly slot_count: number | null;
   /** Other live members: `[id, label]`. */
   readonly members: [string, string][];
-  /** Per slot, in order: the owner id when its lease is live (or it is this node's), else null. */
-  readonly owners: (string | null)[];
+  /** Slots of other nodes with a live lease: `[slot, owner]`. */
+  readonly held: [number, string][];
+  /** The node's slots whose lease this beat renewed. */
+  readonly renewed: number[];
 }
 
 /**
- * Renews the node's membership (creating it, and notifying `m<name>`, on the first beat) and its slots' leases,
- * drops expired members, and reports members and owners.
+ * Renews the node's membership (creating it, and notifying `m<name>`, when it was not a live member) and its
+ * slots' leases, drops expired members, and reports the other members and owners. The renewed slots come from the
+ * update itself, so a slot another node took over a moment ago is never reported as this node's.
  */
 export async function heartbeat(db: ISql, schema: string, name: string, node: NodeIdentity, leaseMs: number, channel: string): Promise<HeartbeatRow> {
   const s = db(schema);
   const until = db`now() + ${leaseMs}::int * interval '1 millisecond'`;
   const [row] = await db<HeartbeatRow[]>`
     with member as (
-      insert into ${s}.handler_members as m (handler_name, node_id, label, expires_at)
+      insert into ${s}.handler_members (handler_name, node_id, label, expires_at)
       select h.name, ${node.id}::text, ${node.label}::text, ${until} from ${s}.handlers h where h.name = ${name}::text
       on conflict (handler_name, node_id) do update set label = excluded.label, expires_at = excluded.expires_at
-      returning (m.xmax = 0) as joined
+      returning 1
     ), expired as (
       delete from ${s}.handler_members where handler_name = ${name}::text and expires_at <= now() and node_id <> ${node.id}::text
+    ), mine as (
+      select slot from ${s}.handler_slots where handler_name = ${name}::text and owner = ${node.id}::text
+      order by slot for update
     ), renewed as (
-      update ${s}.handler_slots set lease_until = ${until} where handler_name = ${name}::text and owner = ${node.id}::text
-      returning slot
+      update ${s}.handler_slots c set lease_until = ${until}, owner_label = ${node.label}::text
+      from mine m where c.handler_name = ${name}::text and c.slot = m.slot and c.owner = ${node.id}::text
+      returning c.slot
     ), joined_notice as (
-      select pg_notify(${channel}::text, 'm' || ${name}::text) from member where member.joined
+      -- The other parts see the members as they were before this statement: a joining node was not live there.
+      select pg_notify(${channel}::text, 'm' || ${name}::text)
+      where exists (select 1 from member) and not exists (
+        select 1 from ${s}.handler_members
+        where handler_name = ${name}::text and node_id = ${node.id}::text and expires_at > now())
     )
     select
-      (select joined from member) as joined,
+      (select slots from ${s}.handlers where name = ${name}::text) as slot_count,
       (select count(*) from joined_notice) as notices,
       (select coalesce(jsonb_agg(jsonb_build_array(node_id, label)), '[]') from ${s}.handler_members
         where handler_name = ${name}::text and expires_at > now() and node_id <> ${node.id}::text) as members,
-      (select coalesce(jsonb_agg(case when owner = ${node.id}::text or lease_until > now() then owner end order by slot), '[]')
-        from ${s}.handler_slots where handler_name = ${name}::text) as owners`;
+      (select coalesce(jsonb_agg(jsonb_build_array(slot, owner)), '[]') from ${s}.handler_slots
+        where handler_name = ${name}::text and owner <> ${node.id}::text and lease_until > now()) as held,
+      (select coalesce(jsonb_agg(slot), '[]') from renewed) as renewed`;
   if (row === undefined) throw new Error('heartbeat returned no row');
   return row;
 }
@@ -64,24 +84,27 @@ export interface ClaimResult {
 
 /**
  * Takes the given slots that are free, expired or already the node's, bumping their epochs; claims nothing when
- * a slot number is outside the handler's slots. A concurrent claim of the same slot re-checks the row it waited
- * for (READ COMMITTED), so exactly one claimant gets it.
+ * a slot number is outside the handler's slots. The candidates are locked in slot order first (no deadlock with
+ * another multi-slot statement) and re-checked on the row they waited for (READ COMMITTED), so of concurrent
+ * claimants of one slot exactly one gets it, and `previous` is the owner it really took the slot from.
  */
 export async function claimSlots(db: ISql, schema: string, name: string, node: NodeIdentity, slots: readonly number[], leaseMs: number): Promise<ClaimResult> {
   const s = db(schema);
+  const claimable = db`(c.owner is null or c.owner = ${node.id}::text or c.lease_until <= now())`;
   const [row] = await db<{ slot_count: number | null; claims: ClaimRow[] }[]>`
     with h as (
       select slots from ${s}.handlers where name = ${name}::text
-    ), previous as (
-      select slot, owner from ${s}.handler_slots where handler_name = ${name}::text and slot = any(${`{${slots.join(',')}}`}::int[])
+    ), candidates as (
+      select c.slot, c.owner from ${s}.handler_slots c
+      where c.handler_name = ${name}::text and c.slot = any(${slotArray(slots)}::int[]) and ${claimable}
+        and (select slots from h) > ${highest(slots)}::int
+      order by c.slot for update
     ), claimed as (
       update ${s}.handler_slots c
       set owner = ${node.id}::text, owner_label = ${node.label}::text, lease_until = now() + ${leaseMs}::int * interval '1 millisecond',
-        epoch = c.epoch + 1, updated_at = now()
-      from previous p
-      where c.handler_name = ${name}::text and c.slot = p.slot
-        and (c.owner is null or c.owner = ${node.id}::text or c.lease_until <= now())
-        and (select slots from h) > ${Math.max(-1, ...slots)}::int
+        epoch = c.epoch + 1
+      from candidates p
+      where c.handler_name = ${name}::text and c.slot = p.slot and ${claimable}
       returning c.slot, c.epoch, c.position, to_jsonb(c.acked) as acked, nullif(p.owner, ${node.id}::text) as previous
     )
     select (select slots from h) as slot_count,
@@ -91,55 +114,73 @@ export async function claimSlots(db: ISql, schema: string, name: string, node: N
 
 /**
  * Clears the lease of the given slots (all the node's when `slots` is undefined) where the node holds them, and
- * optionally its membership; notifies `m<name>` when anything changed. Returns null for an unknown handler,
- * else whether anything changed.
+ * optionally its membership; notifies `m<name>` when anything changed. Changes nothing when a slot number is
+ * outside the handler's slots. Returns the slot count (null for an unknown handler) and whether anything changed.
  */
 export async function releaseSlots(
   db: ISql,
   schema: string,
   args: { name: string; nodeId: string; slots: readonly number[] | undefined; leave: boolean; channel: string },
-): Promise<boolean | null> {
+): Promise<{ slotCount: number | null; changed: boolean }> {
   const s = db(schema);
-  const chosen = args.slots === undefined ? db`true` : db`slot = any(${`{${args.slots.join(',')}}`}::int[])`;
-  const left = args.leave
-    ? db`delete from ${s}.handler_members where handler_name = ${args.name}::text and node_id = ${args.nodeId}::text returning 1`
-    : db`select 1 where false`;
-  const [row] = await db<{ known: boolean; changed: boolean }[]>`
-    with released as (
-      update ${s}.handler_slots set owner = null, owner_label = null, lease_until = null
-      where handler_name = ${args.name}::text and owner = ${args.nodeId}::text and ${chosen}
+  const chosen =
+    args.slots === undefined
+      ? db`true`
+      : db`c.slot = any(${slotArray(args.slots)}::int[]) and (select slots from h) > ${highest(args.slots)}::int`;
+  const [row] = await db<{ slot_count: number | null; changed: boolean }[]>`
+    with h as (
+      select slots from ${s}.handlers where name = ${args.name}::text
+    ), left_member as (
+      delete from ${s}.handler_members
+      where ${args.leave}::boolean and handler_name = ${args.name}::text and node_id = ${args.nodeId}::text
       returning 1
-    ), left_member as (${left}), changed as (
-      select exists (select 1 from released) or exists (select 1 from left_member) as yes
+    ), mine as (
+      select c.slot from ${s}.handler_slots c
+      where c.handler_name = ${args.name}::text and c.owner = ${args.nodeId}::text and ${chosen}
+      order by c.slot for update
+    ), released as (
+      update ${s}.handler_slots c set owner = null, owner_label = null, lease_until = null
+      from mine m where c.handler_name = ${args.name}::text and c.slot = m.slot and c.owner = ${args.nodeId}::text
+      returning 1
     ), notice as (
-      select pg_notify(${args.channel}::text, 'm' || ${args.name}::text) from changed where changed.yes
+      select pg_notify(${args.channel}::text, 'm' || ${args.name}::text)
+      where exists (select 1 from released) or exists (select 1 from left_member)
     )
-    select exists (select 1 from ${s}.handlers where name = ${args.name}::text) as known,
-      (select yes from changed) as changed, (select count(*) from notice) as notices`;
-  if (row === undefined || !row.known) return null;
-  return row.changed;
+    select (select slots from h) as slot_count, exists (select 1 from notice) as changed`;
+  return { slotCount: row?.slot_count ?? null, changed: row?.changed ?? false };
 }
 
 /**
- * Saves the slot cursors the node still holds under the given epochs, and notifies `c<lowest>:<name>` with the
- * handler's lowest slot position after the save. Returns the slots saved (`null` for an unknown handler).
+ * Saves the slot cursors the node still holds under the given epochs (lease expiry is not checked: a slot nobody
+ * claimed is still the node's), and notifies `c<lowest>:<name>` with the handler's lowest slot position after the
+ * save. Saves nothing when a slot number is outside the handler's slots. Returns the slot count (null for an
+ * unknown handler) and the slots saved.
  */
 export async function saveSlotCursors(
   db: ISql,
   schema: string,
   args: { name: string; nodeId: string; cursors: readonly SlotCursor[]; channel: string },
-): Promise<number[] | null> {
+): Promise<{ slotCount: number | null; saved: number[] }> {
   const s = db(schema);
   const input = JSON.stringify(
-    args.cursors.map(({ slot, epoch, cursor }) => ({ slot, epoch, position: cursor.position, acked: `{${cursor.acked.join(',')}}` })),
+    args.cursors.map(({ slot, epoch, cursor }) => ({ slot, epoch, position: cursor.position, acked: slotArray(cursor.acked) })),
   );
-  const [row] = await db<{ known: boolean; saved: number[] }[]>`
-    with input as (
-      select * from jsonb_to_recordset(${input}::jsonb) as i(slot int, epoch bigint, position bigint, acked text)
+  const highestSlot = highest(args.cursors.map((entry) => entry.slot));
+  const [row] = await db<{ slot_count: number | null; saved: number[] }[]>`
+    with h as (
+      select slots from ${s}.handlers where name = ${args.name}::text
+    ), input as (
+      select * from jsonb_to_recordset(${input}::text::jsonb) as i(slot int, epoch bigint, position bigint, acked text)
+    ), held as (
+      select c.slot from ${s}.handler_slots c join input i on i.slot = c.slot
+      where c.handler_name = ${args.name}::text and c.owner = ${args.nodeId}::text and c.epoch = i.epoch
+        and (select slots from h) > ${highestSlot}::int
+      order by c.slot for update of c
     ), saved as (
       update ${s}.handler_slots c set position = i.position, acked = i.acked::bigint[], updated_at = now()
-      from input i
-      where c.handler_name = ${args.name}::text and c.slot = i.slot and c.owner = ${args.nodeId}::text and c.epoch = i.epoch
+      from input i, held
+      where c.handler_name = ${args.name}::text and c.slot = i.slot and held.slot = i.slot
+        and c.owner = ${args.nodeId}::text and c.epoch = i.epoch
       returning c.slot, c.position
     ), low as (
       -- The other parts of a statement see the rows as they were before it: combine saved and unchanged slots.
@@ -151,8 +192,7 @@ export async function saveSlotCursors(
       select pg_notify(${args.channel}::text, 'c' || low.position || ':' || ${args.name}::text)
       from low where low.position is not null and exists (select 1 from saved)
     )
-    select exists (select 1 from ${s}.handlers where name = ${args.name}::text) as known,
+    select (select slots from h) as slot_count,
       coalesce((select jsonb_agg(slot) from saved), '[]') as saved, (select count(*) from notice) as notices`;
-  if (row === undefined || !row.known) return null;
-  return row.saved;
+  return { slotCount: row?.slot_count ?? null, saved: row?.saved ?? [] };
 }
