@@ -417,8 +417,8 @@ export function storeContract(label: string, makeStore: () => Promise<StoreUnder
         await seed(store, 's', 'e1', 'e2');
         const record = await store.registerHandler(registration);
         assert.deepEqual(
-          { name: record.name, subscribeTo: record.subscribeTo, consistency: record.consistency, initialPosition: record.initialPosition, cursor: record.cursor },
-          { name: 'P', subscribeTo: '$all', consistency: 'eventual', initialPosition: 0, cursor: { position: 0, acked: [] } },
+          { name: record.name, subscribeTo: record.subscribeTo, consistency: record.consistency, initialPosition: record.initialPosition, cursor: record.cursor, slots: record.slots },
+          { name: 'P', subscribeTo: '$all', consistency: 'eventual', initialPosition: 0, cursor: { position: 0, acked: [] }, slots: 1 },
         );
         assertRecent(record.updatedAt, 'updatedAt');
       });
@@ -449,7 +449,7 @@ export function storeContract(label: string, makeStore: () => Promise<StoreUnder
           { subscribeTo: 'orders', consistency: 'strong', initialPosition: 0, cursor: { position: 2, acked: [4] } },
         );
         const loaded = await store.loadHandler('P');
-        assert.deepEqual([loaded?.subscribeTo, loaded?.consistency, loaded?.cursor], ['orders', 'strong', { position: 2, acked: [4] }]);
+        assert.deepEqual([loaded?.subscribeTo, loaded?.consistency, loaded?.cursor, loaded?.slots], ['orders', 'strong', { position: 2, acked: [4] }, 1]);
       });
 
       it('rejects a registration with a bad name, consistency or startFrom', async (t) => {
