@@ -37,6 +37,19 @@ interface Cluster {
   close(): Promise<void>;
 }
 
+/** Runs `body` on a fresh cluster; prints the processes' slot log if it fails; kills every process after. */
+async function withCluster(handlers: 'plain' | 'plain+tx', body: (c: Cluster) => Promise<void>): Promise<void> {
+  const c = await cluster(handlers);
+  try {
+    await body(c);
+  } catch (error) {
+    console.log(`slot log of ${c.schema}:\n${await slotLog(c.schema)}`);
+    throw error;
+  } finally {
+    await c.close();
+  }
+}
+
 async function cluster(handlers: 'plain' | 'plain+tx'): Promise<Cluster> {
   const schema = await freshSchema(sql);
   const store = postgresStore({ url: pg.url, schema });
@@ -46,6 +59,7 @@ async function cluster(handlers: 'plain' | 'plain+tx'): Promise<Cluster> {
   await sql`create table ${t}.effects_tx (id bigserial primary key, key text, seq int, event_number bigint, node text)`;
   await sql`create table ${t}.active (key text primary key, node text)`;
   await sql`create table ${t}.overlaps (key text, holder text, intruder text, event_number bigint)`;
+  await sql`create table ${t}.slot_log (id bigserial primary key, at timestamptz default clock_timestamp(), node text, kind text, detail text)`;
   await sql`create table ${t}.node_status (label text, handler text, state text, owned int, updated_at timestamptz, primary key (label, handler))`;
   const writer = createApp({ store, name: 'writer' });
   await writer.start([]);
@@ -126,13 +140,18 @@ function duplicates(rows: readonly Effect[]): Effect[] {
 }
 
 async function overlaps(schema: string): Promise<{ key: string; holder: string; intruder: string }[]> {
-  return sql`select key, holder, intruder from ${sql(schema)}.overlaps`;
+  return [...(await sql<{ key: string; holder: string; intruder: string }[]>`select key, holder, intruder from ${sql(schema)}.overlaps`)];
+}
+
+/** The processes' slot telemetry, printed when a test fails. */
+async function slotLog(schema: string): Promise<string> {
+  const rows = await sql<{ at: Date; node: string; kind: string; detail: string }[]>`select at, node, kind, detail from ${sql(schema)}.slot_log order by id`;
+  return rows.map((row) => `${row.at.toISOString().slice(11, 23)} ${row.node} ${row.kind} ${row.detail}`).join('\n');
 }
 
 describe('several processes on PostgreSQL (issue 5)', { timeout: 600_000 }, () => {
   it('three processes share a partitioned handler: every event once, per-key order, no process above 60 %', async () => {
-    const c = await cluster('plain');
-    try {
+    await withCluster('plain', async (c) => {
       await Promise.all(['a', 'b', 'c'].map((label) => c.start(label)));
       await c.balanced(['a', 'b', 'c']);
       await dispatchRounds(c.writer, 1, 300);
@@ -145,14 +164,11 @@ describe('several processes on PostgreSQL (issue 5)', { timeout: 600_000 }, () =
       for (const [node, count] of share) assert.ok(count <= 18_000, `${node} handled ${count} of 30,000`);
       assert.equal(share.size, 3);
       assert.deepEqual(await overlaps(c.schema), []);
-    } finally {
-      await c.close();
-    }
+    });
   });
 
   it('a SIGKILLed process\'s slots are taken over: nothing lost, duplicates only of its unacknowledged events, transactional effects exactly once', async () => {
-    const c = await cluster('plain+tx');
-    try {
+    await withCluster('plain+tx', async (c) => {
       await Promise.all(['a', 'b', 'c'].map((label) => c.start(label)));
       await c.balanced(['a', 'b', 'c']);
       const writing = dispatchRounds(c.writer, 1, 300);
@@ -179,14 +195,11 @@ describe('several processes on PostgreSQL (issue 5)', { timeout: 600_000 }, () =
       assertOrderPerKey(tx);
       const foreign = (await overlaps(c.schema)).filter((overlap) => overlap.holder !== 'b');
       assert.deepEqual(foreign, [], 'no overlap except with the killed process\'s abandoned detector rows');
-    } finally {
-      await c.close();
-    }
+    });
   });
 
   it('a rolling restart of all three processes while events flow loses nothing, duplicates nothing and keeps per-key order', async () => {
-    const c = await cluster('plain+tx');
-    try {
+    await withCluster('plain+tx', async (c) => {
       await Promise.all(['a1', 'b1', 'c1'].map((label) => c.start(label)));
       await c.balanced(['a1', 'b1', 'c1']);
       let live = ['a1', 'b1', 'c1'];
@@ -210,14 +223,11 @@ describe('several processes on PostgreSQL (issue 5)', { timeout: 600_000 }, () =
       assert.equal(tx.length, 30_000);
       assertOrderPerKey(tx);
       assert.deepEqual(await overlaps(c.schema), []);
-    } finally {
-      await c.close();
-    }
+    });
   });
 
   it('two processes racing at start-up for the same slots are never both active on one key', async () => {
-    const c = await cluster('plain');
-    try {
+    await withCluster('plain', async (c) => {
       await dispatchRounds(c.writer, 1, 50);
       await Promise.all([c.start('x'), c.start('y')]);
       await waitFor(async () => (await distinctHandled(c.schema, 'effects')) === 5_000, 'the backlog handled', 120_000);
@@ -228,8 +238,6 @@ describe('several processes on PostgreSQL (issue 5)', { timeout: 600_000 }, () =
       assert.equal(rows.length, 7_000);
       assertOrderPerKey(rows);
       assert.deepEqual(await overlaps(c.schema), []);
-    } finally {
-      await c.close();
-    }
+    });
   });
 });
