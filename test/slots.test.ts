@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { assignSlots } from '../src/cluster/assignment.ts';
+import { rebalance, targetSlotCount } from '../src/cluster/assignment.ts';
 import { slotForKey, workerForKey } from '../src/handler/partition.ts';
 import { createSlotTracks } from '../src/handler/slot-tracks.ts';
 import type { SlotClaim } from '../src/store/types.ts';
@@ -10,23 +10,35 @@ const claim = (slot: number, position: number, acked: number[] = [], epoch = 1):
 });
 
 describe('slot assignment', () => {
-  it('splits slots into contiguous ranges within one of each other, covering every slot once', () => {
-    const members = ['c', 'a', 'b'];
-    const ranges = members.map((id) => assignSlots(64, members, id));
-    assert.deepEqual(ranges.map((range) => range.length), [21, 22, 21]);
-    assert.deepEqual(ranges.flat().sort((x, y) => x - y), Array.from({ length: 64 }, (_, i) => i));
-    assert.deepEqual(assignSlots(64, members, 'a').slice(0, 2), [0, 1]);
+  const plan = (current: number[], owners: (string | undefined)[], memberIds = ['a', 'b', 'c'], nodeId = 'b') =>
+    rebalance({ slotCount: owners.length, memberIds, nodeId, current, owners });
+
+  it('gives every member a target within one of the others, earlier members taking the extra slots', () => {
+    assert.deepEqual(['c', 'a', 'b'].map((id) => targetSlotCount(64, ['c', 'a', 'b'], id)), [21, 22, 21]);
+    assert.deepEqual(['a', 'b', 'c', 'd'].map((id) => targetSlotCount(2, ['a', 'b', 'c', 'd'], id)), [1, 1, 0, 0]);
+    assert.equal(targetSlotCount(8, ['a'], 'stranger'), 0);
   });
 
-  it('gives a single slot to the oldest member (lowest id) and nothing to a node that is not a member', () => {
-    assert.deepEqual(assignSlots(1, ['01B', '01A', '01C'], '01A'), [0]);
-    assert.deepEqual(assignSlots(1, ['01B', '01A', '01C'], '01C'), []);
-    assert.deepEqual(assignSlots(8, ['01A'], 'stranger'), []);
+  it('gives a single slot to the oldest member (lowest id)', () => {
+    assert.equal(targetSlotCount(1, ['01B', '01A', '01C'], '01A'), 1);
+    assert.equal(targetSlotCount(1, ['01B', '01A', '01C'], '01C'), 0);
   });
 
-  it('gives some members nothing when there are more members than slots', () => {
-    const members = ['a', 'b', 'c', 'd'];
-    assert.deepEqual(members.map((id) => assignSlots(2, members, id)), [[0], [], [1], []]);
+  it('keeps the slots a node has up to its target and releases its highest ones above it', () => {
+    const owners = Array.from({ length: 6 }, () => 'b');
+    assert.deepEqual(plan([0, 1, 2, 3, 4, 5], owners), { release: [2, 3, 4, 5], claim: [] });
+    assert.deepEqual(plan([0, 1, 2, 3, 4, 5], owners, ['b']), { release: [], claim: [] });
+  });
+
+  it('claims free slots up to its target, starting at its share of the range, never slots others hold', () => {
+    const owners = ['a', 'a', undefined, undefined, 'c', undefined];
+    assert.deepEqual(plan([], owners), { release: [], claim: [2, 3] });
+    assert.deepEqual(plan([], owners, ['a', 'b', 'c'], 'c'), { release: [], claim: [4, 5] }, 'slot 4 is still leased to c');
+  });
+
+  it('claims back the slots still leased to it that its pump does not handle, or releases them without room', () => {
+    assert.deepEqual(plan([], ['b', undefined, 'a', 'a', 'c', 'c']), { release: [], claim: [0, 1] });
+    assert.deepEqual(plan([1, 2], ['b', 'b', 'b', 'a', 'c', 'c']), { release: [0], claim: [] });
   });
 });
 

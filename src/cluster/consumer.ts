@@ -3,9 +3,10 @@ import { LeaseLostError } from '../errors.ts';
 import type { RecordedEvent } from '../events/types.ts';
 import { createPump, type Pump, type PumpSignals, type RunDeps } from '../handler/pump.ts';
 import type { HandlingOutcome } from '../handler/worker.ts';
+import { MAX_DELAY_MS } from '../handler/actions.ts';
 import type { HandlerMembership, NodeIdentity, SlotClaim } from '../store/types.ts';
 import type { TelemetryEvents } from '../telemetry/types.ts';
-import { assignSlots } from './assignment.ts';
+import { rebalance as rebalancePlan } from './assignment.ts';
 
 /** How long a lease lasts and how often it is renewed. */
 export interface LeaseSettings {
@@ -28,8 +29,6 @@ export interface ConsumerDeps extends RunDeps {
   readonly slotCount: number;
   /** The handler's position when the run started (shown while no slot is owned). */
   readonly startPosition: number;
-  /** How long a pump replaced after a rebalance may take to finish its queue. */
-  readonly drainTimeoutMs: number;
   readonly signals: ConsumerSignals;
 }
 
@@ -161,13 +160,14 @@ export function createConsumer(deps: ConsumerDeps): Consumer {
   }
 
   /**
-   * Replaces the pump: the old one drains (or, for lost slots, halts after the current events) and saves, then a
-   * new one starts over what `next` makes of the old one's final cursors.
+   * Replaces the pump: the old one halts once the events in progress are done (however long they take: one
+   * abandoned while still running could overlap with the slot's next owner, or be handled again here) and saves;
+   * a new one starts over what `next` makes of the old one's final cursors. Events read but not started are not
+   * acknowledged in them, so the new pump (or the slot's next owner) reads them again.
    */
-  async function swap(next: (previous: SlotClaim[]) => SlotClaim[], how: 'drain' | 'abort'): Promise<void> {
+  async function swap(next: (previous: SlotClaim[]) => SlotClaim[]): Promise<void> {
     const old = pump;
-    if (how === 'drain') await old.drain(deps.drainTimeoutMs);
-    else await old.abort(deps.drainTimeoutMs);
+    await old.abort(MAX_DELAY_MS);
     const claims = next(old.current());
     pump = newPump(claims, old.position);
     if (stopped) return;
@@ -183,19 +183,18 @@ export function createConsumer(deps: ConsumerDeps): Consumer {
     } catch (error) {
       if (clock.now() - renewedAt >= lease.leaseMs * SELF_FENCE_FRACTION && pump.owned.length > 0) {
         const slots = pump.owned;
-        await swap(() => [], 'abort');
+        await swap(() => []);
         emit('slots:lost', slots, { reason: 'lease not renewed in time' });
       }
       throw error;
     }
     if (stopped) return;
     const owners = membership.owners;
-    const desired = new Set(assignSlots(slotCount, membership.members.map((member) => member.id), node.id));
     const current = pump.owned;
     const lostSlots = current.filter((slot) => owners[slot] !== node.id);
-    const surplus = current.filter((slot) => owners[slot] === node.id && !desired.has(slot));
-    // Free slots, and slots still leased to this node that an interrupted rebalance left out of the pump.
-    const wanted = [...desired].filter((slot) => !current.includes(slot) && (owners[slot] === undefined || owners[slot] === node.id));
+    const plan = rebalancePlan({ slotCount, memberIds: membership.members.map((member) => member.id), nodeId: node.id, current, owners });
+    const surplus = plan.release;
+    const wanted = plan.claim;
     if (lostSlots.length === 0 && surplus.length === 0 && wanted.length === 0) return;
 
     let kept: SlotClaim[] | undefined;
@@ -203,7 +202,7 @@ export function createConsumer(deps: ConsumerDeps): Consumer {
       await swap((previous) => {
         kept = previous.filter((claim) => !lostSlots.includes(claim.slot) && !surplus.includes(claim.slot));
         return [];
-      }, lostSlots.length > 0 ? 'abort' : 'drain');
+      });
       emit('slots:lost', lostSlots, { reason: 'another node holds them' });
       if (surplus.length > 0) {
         await store.releaseSlots(config.name, node.id, surplus);
@@ -213,8 +212,8 @@ export function createConsumer(deps: ConsumerDeps): Consumer {
     }
     const claims = wanted.length === 0 ? [] : await store.claimSlots(config.name, node, wanted, lease.leaseMs);
     if (claims.length === 0 && kept === undefined) return;
-    // A drained pump's cursors are the freshest for the slots kept; a claim's cursor for the new ones.
-    await swap((previous) => [...(kept ?? previous), ...claims], 'drain');
+    // A stopped pump's cursors are the freshest for the slots kept; a claim's cursor for the new ones.
+    await swap((previous) => [...(kept ?? previous), ...claims]);
     emit('slots:acquire', claims.map((claim) => claim.slot));
     for (const from of new Set(claims.map((claim) => claim.takenFrom).filter((id) => id !== undefined))) {
       emit('slots:takeover', claims.filter((claim) => claim.takenFrom === from).map((claim) => claim.slot), { from });

@@ -76,7 +76,6 @@ export function createSubscription(deps: SubscriptionDeps): Subscription {
             lease: deps.lease,
             slotCount: slotCountOf(config),
             startPosition: output.cursor.position,
-            drainTimeoutMs: deps.drainTimeoutMs,
             signals: {
               caughtUp: () => actor.send({ type: 'CAUGHT_UP' }),
               behind: () => actor.send({ type: 'BEHIND' }),
