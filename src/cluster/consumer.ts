@@ -71,6 +71,10 @@ export function createConsumer(deps: ConsumerDeps): Consumer {
   let membership: HandlerMembership = { members: [], owners: [] };
   let renewedAt = clock.now();
   let stopped = false;
+  /** Left the handler: no more renewals either. */
+  let left = false;
+  /** The renewal in flight, which `leave` must follow (a renewal landing after it would bring the member back). */
+  let renewing: Promise<unknown> = Promise.resolve();
   let timer: TimerHandle | undefined;
   let queued = false;
   let busy = false;
@@ -136,16 +140,20 @@ export function createConsumer(deps: ConsumerDeps): Consumer {
   }
 
   /** Every heartbeat interval: a rebalance (which renews), or only a renewal while a rebalance is busy draining. */
+  /**
+   * Every heartbeat interval: a rebalance (which renews), or only a renewal while a rebalance is busy or the run is
+   * stopping (its leases must outlive the drain, or another node would take the slots while it still handles them).
+   */
   function tick(): void {
     timer = undefined;
-    if (stopped) return;
-    if (!busy) schedule();
+    if (left) return;
+    if (!busy && !stopped) schedule();
     else void renew().catch((error: unknown) => signals.storeTrouble(error));
     arm();
   }
 
   function arm(): void {
-    if (stopped) return;
+    if (left) return;
     const delay = failures === 0 ? lease.heartbeatMs : Math.min(lease.heartbeatMs, 100 * 2 ** Math.min(failures, 10));
     timer = clock.setTimeout(tick, delay);
   }
@@ -153,7 +161,9 @@ export function createConsumer(deps: ConsumerDeps): Consumer {
   /** Renews membership and leases; records when, for the self-fence. */
   async function renew(): Promise<HandlerMembership> {
     const sentAt = clock.now();
-    const fresh = await store.heartbeat(config.name, node, lease.leaseMs);
+    const call = store.heartbeat(config.name, node, lease.leaseMs);
+    renewing = call.catch(() => undefined);
+    const fresh = await call;
     failures = 0;
     renewedAt = sentAt;
     return fresh;
@@ -223,11 +233,13 @@ export function createConsumer(deps: ConsumerDeps): Consumer {
   async function finish(how: 'drain' | 'abort', timeoutMs: number): Promise<void> {
     stopped = true;
     unsubscribe();
-    if (timer !== undefined) clock.clearTimeout(timer);
     await turn;
     const slots = pump.owned;
     if (how === 'drain') await pump.drain(timeoutMs);
     else await pump.abort(timeoutMs);
+    left = true;
+    if (timer !== undefined) clock.clearTimeout(timer);
+    await renewing;
     try {
       await store.leave(config.name, node.id);
       emit('slots:release', slots);
