@@ -39,8 +39,14 @@ export async function heartbeat(db: ISql, schema: string, name: string, node: No
       select h.name, ${node.id}::text, ${node.label}::text, ${until} from ${s}.handlers h where h.name = ${name}::text
       on conflict (handler_name, node_id) do update set label = excluded.label, expires_at = excluded.expires_at
       returning 1
+    ), stale as (
+      -- Rows another statement holds (a member renewing itself, another beat deleting it) are left to it.
+      select node_id from ${s}.handler_members
+      where handler_name = ${name}::text and expires_at <= now() and node_id <> ${node.id}::text
+      for update skip locked
     ), expired as (
-      delete from ${s}.handler_members where handler_name = ${name}::text and expires_at <= now() and node_id <> ${node.id}::text
+      delete from ${s}.handler_members m using stale
+      where m.handler_name = ${name}::text and m.node_id = stale.node_id and m.expires_at <= now()
     ), mine as (
       select slot from ${s}.handler_slots where handler_name = ${name}::text and owner = ${node.id}::text
       order by slot for update
