@@ -68,7 +68,10 @@ export interface PumpDeps extends RunDeps {
 /** Reads the log in batches, hands events to workers, tracks acknowledgements and saves the cursor. */
 export interface Pump {
   start(): void;
-  /** Stops reading, lets workers finish their queues for up to `timeoutMs`, then halts them and saves the cursor. */
+  /**
+   * Stops reading, lets workers finish their queues for up to `timeoutMs`, then halts them after the events in
+   * progress (waiting up to `timeoutMs` again for those) and saves the cursor.
+   */
   drain(timeoutMs: number): Promise<void>;
   /** Stops reading, halts workers after their current event (waiting at most `timeoutMs` for it), saves the cursor. */
   abort(timeoutMs: number): Promise<void>;
@@ -273,6 +276,9 @@ export function createPump(deps: PumpDeps): Pump {
       await stopReading();
       await waitIdle(timeoutMs);
       for (const worker of workers) worker.halt();
+      // Queued events stay for the next run; the ones in progress get as long again to finish, so that few are
+      // still running (and handled again by whoever resumes from the saved cursor) when the slots are released.
+      await waitIdle(timeoutMs);
       await saveFinalCursor();
     },
     async abort(timeoutMs) {
