@@ -94,7 +94,9 @@ export function createWorker(index: number, host: WorkerHost): Worker {
 
   async function runPlain(): Promise<void> {
     while (head < queue.length && !halted) {
-      const result = await handleEvent(queue[head] as Delivery, env, retryState);
+      // A synchronous `handle` gives a synchronous result: the loop then runs on without a promise per event.
+      let result = handleEvent(queue[head] as Delivery, env, retryState);
+      if (result instanceof Promise) result = await result;
       if (result.kind === 'handled' || result.kind === 'skipped') {
         host.acknowledge((queue[head] as Delivery).event.eventNumber);
         advance(1);
