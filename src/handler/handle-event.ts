@@ -49,34 +49,67 @@ export interface HandleEnv {
 }
 
 const FIRST_TRY: RetryState = { attempt: 0, context: {} };
+const HANDLED: EventResult = { kind: 'handled' };
+const HALTED: EventResult = { kind: 'halted' };
+
+/** An attempt that did not succeed synchronously: when it began, its context, and its pending result or error. */
+interface StartedAttempt {
+  readonly started: number;
+  readonly ctx: HandlerContext;
+  readonly outcome: { readonly pending: PromiseLike<unknown> } | { readonly error: unknown };
+}
 
 /**
  * Handles one event, routing each failure through `error()`: immediate retries loop here; a delayed retry,
  * skip (dead letter recorded) or stop is returned to the caller. The event's acknowledgement is the caller's.
+ * When a first attempt's `handle` returns a non-promise without throwing, the result comes back synchronously
+ * (no promise, no microtask per event); otherwise as a promise.
  */
-export async function handleEvent(delivery: Delivery, env: HandleEnv, from: RetryState = FIRST_TRY): Promise<EventResult> {
+export function handleEvent(delivery: Delivery, env: HandleEnv, from: RetryState = FIRST_TRY): EventResult | Promise<EventResult> {
+  if (from.attempt > 0 || 'routingError' in delivery) return handleAttempts(delivery, env, from, undefined);
+  if (env.halted()) return HALTED;
+  const { event } = delivery;
+  const started = env.clock.now();
+  const ctx = contextFor(env, delivery.partition);
+  if (env.telemetry.hasListeners('handle:start')) env.telemetry.emit('handle:start', basePayload(env, event));
+  let result: unknown;
+  try {
+    result = env.run(event, ctx);
+  } catch (error) {
+    return handleAttempts(delivery, env, from, { started, ctx, outcome: { error } });
+  }
+  if (isPromiseLike(result)) return handleAttempts(delivery, env, from, { started, ctx, outcome: { pending: result } });
+  succeeded(env, event, started, result);
+  return HANDLED;
+}
+
+/** The attempts of {@link handleEvent} that need to wait: a pending `handle`, a failure, retries. */
+async function handleAttempts(delivery: Delivery, env: HandleEnv, from: RetryState, first: StartedAttempt | undefined): Promise<EventResult> {
   const { event } = delivery;
   const { config, telemetry } = env;
   let route = { partition: delivery.partition, failed: 'routingError' in delivery, routingError: delivery.routingError };
   let attempt = from.attempt;
   let context = from.context;
   if (attempt > 0 && route.failed) route = reroute(config, event, contextFor(env, undefined));
-  for (;;) {
-    if (env.halted()) return { kind: 'halted' };
-    const started = env.clock.now();
-    const ctx = contextFor(env, route.partition);
-    if (telemetry.hasListeners('handle:start')) telemetry.emit('handle:start', basePayload(env, event));
+  for (let current = first; ; current = undefined) {
+    if (current === undefined && env.halted()) return HALTED;
+    const started = current?.started ?? env.clock.now();
+    const ctx = current?.ctx ?? contextFor(env, route.partition);
+    if (current === undefined && telemetry.hasListeners('handle:start')) telemetry.emit('handle:start', basePayload(env, event));
     let error: unknown;
     try {
-      if (route.failed) throw route.routingError;
-      let result = env.run(event, ctx);
-      if (isPromiseLike(result)) result = await result;
-      const next = stateFromResult(result);
-      if (next !== undefined) env.state = next.state;
-      if (telemetry.hasListeners('handle:stop')) {
-        telemetry.emit('handle:stop', { ...basePayload(env, event), durationMs: env.clock.now() - started });
+      let result: unknown;
+      if (current === undefined) {
+        if (route.failed) throw route.routingError;
+        result = env.run(event, ctx);
+      } else if ('error' in current.outcome) {
+        throw current.outcome.error;
+      } else {
+        result = current.outcome.pending;
       }
-      return { kind: 'handled' };
+      if (isPromiseLike(result)) result = await result;
+      succeeded(env, event, started, result);
+      return HANDLED;
     } catch (thrown) {
       error = thrown;
     }
@@ -99,16 +132,26 @@ export async function handleEvent(delivery: Delivery, env: HandleEnv, from: Retr
   }
 }
 
+/** A successful attempt: takes `handle`'s `{ state }` and reports `handle:stop`. */
+function succeeded(env: HandleEnv, event: RecordedEvent, started: number, result: unknown): void {
+  const next = stateFromResult(result);
+  if (next !== undefined) env.state = next.state;
+  if (env.telemetry.hasListeners('handle:stop')) {
+    env.telemetry.emit('handle:stop', { ...basePayload(env, event), durationMs: env.clock.now() - started });
+  }
+}
+
 /** Runs `handle` as configured: in the handler's async scope, with its timeout. */
 export function directRun(env: Pick<HandleEnv, 'config' | 'scope' | 'clock'>) {
   return (event: RecordedEvent, ctx: HandlerContext): unknown => invokeHandle(env.config, env.scope, env.clock, event, ctx);
 }
 
 function contextFor(env: HandleEnv, partition: PartitionKey | undefined): HandlerContext {
-  const ctx: HandlerContext = {
-    handlerName: env.config.name, state: env.state, workerIndex: env.workerIndex, partition, app: env.appName,
-  };
-  return env.sql === undefined ? ctx : { ...ctx, sql: env.sql };
+  const { config, state, workerIndex, appName: app, sql } = env;
+  // Two literals rather than a spread: this runs once per event.
+  return sql === undefined
+    ? { handlerName: config.name, state, workerIndex, partition, app }
+    : { handlerName: config.name, state, workerIndex, partition, app, sql };
 }
 
 function reroute(config: HandlerConfig, event: RecordedEvent, ctx: HandlerContext) {

@@ -3,6 +3,7 @@ import type { EventStore, StoreTransaction } from '../store/types.ts';
 import type { Telemetry } from '../telemetry/emitter.ts';
 import { directRun, handleEvent, type Delivery, type EventResult, type HandleEnv, type RetryState } from './handle-event.ts';
 import { invokeHandle } from './invoke.ts';
+import { batchSavepoints } from './savepoints.ts';
 import type { HandlerScope } from './scope.ts';
 import type { HandlerConfig } from './types.ts';
 
@@ -46,7 +47,7 @@ export interface Worker {
 }
 
 /** Events per transaction of a `transactional` handler, and the longest a batch keeps adding events. */
-const TX_BATCH_EVENTS = 100;
+const TX_BATCH_EVENTS = 1000;
 const TX_BATCH_MS = 50;
 const FIRST_TRY: RetryState = { attempt: 0, context: {} };
 
@@ -94,7 +95,9 @@ export function createWorker(index: number, host: WorkerHost): Worker {
 
   async function runPlain(): Promise<void> {
     while (head < queue.length && !halted) {
-      const result = await handleEvent(queue[head] as Delivery, env, retryState);
+      // A synchronous `handle` gives a synchronous result: the loop then runs on without a promise per event.
+      let result = handleEvent(queue[head] as Delivery, env, retryState);
+      if (result instanceof Promise) result = await result;
       if (result.kind === 'handled' || result.kind === 'skipped') {
         host.acknowledge((queue[head] as Delivery).event.eventNumber);
         advance(1);
@@ -107,26 +110,38 @@ export function createWorker(index: number, host: WorkerHost): Worker {
       let outcome: EventResult | undefined;
       let handled = 0;
       await host.commitInTransaction(async (tx) => {
+        // Savepoints only for events that use `ctx.sql` (see savepoints.ts); closed before the transaction's own writes.
+        const savepoints = batchSavepoints(tx);
         const txEnv: HandleEnv = {
           ...env,
           sql: tx.sql,
-          run: (event, ctx) => tx.savepoint((savepoint) => invokeHandle(config, host.scope, clock, event, { ...ctx, sql: savepoint }) as Promise<unknown>),
-          deadLetter: async (deadLetter) => void (await tx.addDeadLetter(deadLetter)),
+          run: (event, ctx) => savepoints.run(ctx, (scoped) => invokeHandle(config, host.scope, clock, event, scoped)),
+          deadLetter: async (deadLetter) => {
+            await savepoints.close();
+            await tx.addDeadLetter(deadLetter);
+          },
         };
         const started = clock.now();
         const acknowledged: number[] = [];
-        while (head + handled < queue.length && handled < TX_BATCH_EVENTS && clock.now() - started < TX_BATCH_MS) {
-          const delivery = queue[head + handled] as Delivery;
-          const result = await handleEvent(delivery, txEnv, retryState);
-          env.state = txEnv.state;
-          if (result.kind !== 'handled' && result.kind !== 'skipped') {
-            outcome = result;
-            break;
+        try {
+          while (head + handled < queue.length && handled < TX_BATCH_EVENTS && clock.now() - started < TX_BATCH_MS) {
+            const delivery = queue[head + handled] as Delivery;
+            let result = handleEvent(delivery, txEnv, retryState);
+            if (result instanceof Promise) result = await result;
+            env.state = txEnv.state;
+            if (result.kind !== 'handled' && result.kind !== 'skipped') {
+              outcome = result;
+              break;
+            }
+            retryState = FIRST_TRY;
+            acknowledged.push(delivery.event.eventNumber);
+            handled++;
           }
-          retryState = FIRST_TRY;
-          acknowledged.push(delivery.event.eventNumber);
-          handled++;
+        } catch (error) {
+          await savepoints.close().catch(() => undefined);
+          throw error;
         }
+        await savepoints.close();
         return acknowledged;
       });
       advance(handled);

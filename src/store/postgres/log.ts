@@ -6,7 +6,7 @@ import type { AppendRequest, AppendResult, ReadRequest, ReadResult } from '../ty
 import { toNumber, toRecordedEvent } from './rows.ts';
 import type { Sequencer } from './sequencer.ts';
 import { appendEvents, lastNumberOf, readEvents, readHead } from './sql/events.ts';
-import type { Int8, ReadRow } from './sql/events.ts';
+import type { ReadRow } from './sql/events.ts';
 import { checkExpectedVersion, checkReadRequest, checkStreamId } from '../validate.ts';
 import { serializeEvents } from './validate.ts';
 
@@ -98,7 +98,8 @@ export function createEventLog({ sql, schema, channel, sequencer, listening }: E
     }
     const [first] = rows;
     if (first === undefined) throw new StoreError('read: the sequencer row is missing');
-    const events = rows.filter(hasEvent).map(toRecordedEvent);
+    const events: RecordedEvent[] = [];
+    for (const row of rows) if (row.event !== null) events.push(toRecordedEvent(row.event));
     const last = events[events.length - 1];
     const readThrough = events.length === limit && last !== undefined ? last.eventNumber : Math.max(after, toNumber(first.head));
     return { events, readThrough };
@@ -116,10 +117,8 @@ export function createEventLog({ sql, schema, channel, sequencer, listening }: E
   return { append, read, head };
 }
 
-function hasEvent(row: ReadRow): row is ReadRow & { event_number: Int8 } {
-  return row.event_number !== null;
-}
-
 function countEvents(rows: readonly ReadRow[]): number {
-  return rows.filter(hasEvent).length;
+  let count = 0;
+  for (const row of rows) if (row.event !== null) count++;
+  return count;
 }

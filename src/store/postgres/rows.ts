@@ -4,7 +4,7 @@ import type { RecordedEvent } from '../../events/types.ts';
 import { combineSlotCursors } from '../combine.ts';
 import type { DeadLetter, HandlerRecord } from '../types.ts';
 import type { DeadLetterRow } from './sql/dead-letters.ts';
-import type { Int8, ReadRow } from './sql/events.ts';
+import type { Int8, ReadEventJson } from './sql/events.ts';
 import type { HandlerRow } from './sql/handlers.ts';
 
 /** An `int8` (string, bigint or number, depending on the driver's types) as a JS number. */
@@ -14,18 +14,13 @@ export function toNumber(value: Int8 | number): number {
   return n;
 }
 
-/** A read row with its event columns set. */
-export function toRecordedEvent(row: ReadRow & { event_number: Int8 }): RecordedEvent {
-  return {
-    eventId: row.event_id,
-    eventNumber: toNumber(row.event_number),
-    streamId: row.stream_id,
-    streamVersion: toNumber(row.stream_version),
-    type: row.type,
-    data: row.data,
-    metadata: row.metadata,
-    createdAt: row.created_at,
-  };
+/** A read row's event. Its numbers came as JSON numbers, so they are checked here, as `toNumber` would. */
+export function toRecordedEvent(event: ReadEventJson): RecordedEvent {
+  const [eventNumber, eventId, streamId, streamVersion, type, data, metadata, createdAt] = event;
+  if (!Number.isSafeInteger(eventNumber) || !Number.isSafeInteger(streamVersion)) {
+    throw new StoreError(`expected integers from the database, got ${String(eventNumber)} and ${String(streamVersion)}`);
+  }
+  return { eventId, eventNumber, streamId, streamVersion, type, data, metadata, createdAt: new Date(createdAt) };
 }
 
 /** A `handlers` row. */

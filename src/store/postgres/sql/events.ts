@@ -52,18 +52,17 @@ export async function sequenceBatches(db: ISql, schema: string, max: number, wan
   return row;
 }
 
-/** One row of a read: the head and pending flag always, the event columns null on an empty page. */
+/**
+ * One event of a read, as one JSON array (one `JSON.parse` per row instead of a decode per column):
+ * `[event_number, event_id, stream_id, stream_version, type, data, metadata, created_at (ISO 8601)]`.
+ */
+export type ReadEventJson = readonly [number, string, string, number, string, unknown, Record<string, unknown>, string];
+
+/** One row of a read: the head and pending flag always, the event null on an empty page. */
 export interface ReadRow {
   readonly head: Int8;
   readonly pending: boolean;
-  readonly event_number: Int8 | null;
-  readonly event_id: string;
-  readonly stream_id: string;
-  readonly stream_version: Int8;
-  readonly type: string;
-  readonly data: unknown;
-  readonly metadata: Record<string, unknown>;
-  readonly created_at: Date;
+  readonly event: ReadEventJson | null;
 }
 
 /**
@@ -79,11 +78,11 @@ export async function readEvents(db: ISql, schema: string, after: number, limit:
       : db`select * from ${s}.batches where stream_id = ${streamId}::text and last_number > ${after}::bigint
            order by last_number limit ${limit}::integer`;
   return db<ReadRow[]>`
-    select q.last_number as head, exists (select 1 from ${s}.batches where last_number is null) as pending, r.*
+    select q.last_number as head, exists (select 1 from ${s}.batches where last_number is null) as pending, r.event
     from ${s}.sequencer q
     left join lateral (
-      select b.first_number - b.first_version + e.stream_version as event_number,
-             e.event_id, e.stream_id, e.stream_version, e.type, e.data, e.metadata, e.created_at
+      select json_build_array(b.first_number - b.first_version + e.stream_version,
+                              e.event_id, e.stream_id, e.stream_version, e.type, e.data, e.metadata, e.created_at) as event
       from (${batches}) b
       cross join lateral (
         select * from ${s}.events e
