@@ -23,6 +23,7 @@ function fakeTransaction() {
       }
     },
     saveCursor: () => Promise.resolve(),
+    saveSlotCursors: () => Promise.resolve(),
     addDeadLetter: () => Promise.reject(new Error('not used')),
   } satisfies StoreTransaction;
   return { tx, outcomes, opened: () => opened };
