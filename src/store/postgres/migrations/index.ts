@@ -1,4 +1,5 @@
 import { init } from './001_init.ts';
+import { appendNumbered } from './003_append_numbered.ts';
 
 /** One schema change, applied once, in `version` order, and recorded in the `migrations` table. */
 export interface Migration {
@@ -12,4 +13,7 @@ export interface Migration {
  * time because the package is built with plain `tsc`, which would not copy `.sql` files next to the
  * compiled code; a string module travels with it.
  */
-export const migrations: readonly Migration[] = [{ version: 1, name: 'init', sql: init }];
+export const migrations: readonly Migration[] = [
+  { version: 1, name: 'init', sql: init },
+  { version: 3, name: 'append_numbered', sql: appendNumbered },
+];
