@@ -115,7 +115,7 @@ describe('PostgreSQL append under concurrency', () => {
     try {
       await waitFor(async () => {
         const [row] = await sql<{ waiting: number }[]>`
-          select count(*)::int as waiting from pg_stat_activity where wait_event_type = 'Lock' and query like '%append_events%'`;
+          select count(*)::int as waiting from pg_stat_activity where wait_event_type = 'Lock' and (query like '%append_events%' or query like '%append_numbered%')`;
         return (row?.waiting ?? 0) > 0;
       }, 'the racing append to wait for the open transaction');
     } finally {
@@ -194,5 +194,74 @@ describe('PostgreSQL reads', () => {
     ]);
     const fromMiddle = await store.read({ after: 9, limit: 10, streamId: 'b' });
     assert.deepEqual([fromMiddle.events.map((e) => e.eventId), fromMiddle.readThrough], [['b2', 'b3', 'b4'], 16]);
+  });
+});
+
+describe('PostgreSQL append numbering', () => {
+  /** Holds the schema's sequencer lock (the one `sequence_batches` takes) until `release` is called. */
+  async function holdSequencerLock(schema: string): Promise<{ release: () => Promise<void> }> {
+    const held = deferred();
+    const locked = deferred();
+    const open = sql.begin(async (tx) => {
+      await tx`select pg_advisory_xact_lock((select oid::integer from pg_namespace where nspname = ${schema}), 1213353028)`;
+      locked.resolve();
+      await held.promise;
+    });
+    await locked.promise;
+    return {
+      async release() {
+        held.resolve();
+        await open;
+      },
+    };
+  }
+
+  it('numbers appends in a schema whose name needs quoting', async () => {
+    const store = await openStore(`Herald "quoted" ${await freshSchema(sql)}`);
+    try {
+      const first = await store.append({ streamId: 's', events: [event('a'), event('b')], expectedVersion: 'any' });
+      const second = await store.append({ streamId: 's', events: [event('c')], expectedVersion: 2 });
+      assert.deepEqual([...first.events, ...second.events].map((e) => e.eventNumber), [1, 2, 3]);
+      assert.equal((await store.read({ after: 0, limit: 10 })).readThrough, 3);
+    } finally {
+      await sql`drop schema ${sql(store.schema)} cascade`;
+    }
+  });
+
+  it('numbers an append queued behind more committed batches than one sequencer run takes', async () => {
+    const store = postgresStore({ sql, schema: await freshSchema(sql), sequencerBatchSize: 2 });
+    await store.migrate();
+    for (const id of ['o1', 'o2', 'o3']) {
+      await sql.begin((tx) => store.append({ streamId: id, events: [event(id)], expectedVersion: 'any', transaction: tx }));
+    }
+    const result = await store.append({ streamId: 's', events: [event('x'), event('y')], expectedVersion: 'any' });
+    assert.deepEqual([result.events.map((e) => e.eventNumber), result.lastEventNumber], [[4, 5], 5]);
+    const page = await store.read({ after: 0, limit: 10 });
+    assert.deepEqual(page.events.map((e) => `${e.eventId}@${e.eventNumber}`), ['o1@1', 'o2@2', 'o3@3', 'x@4', 'y@5']);
+  });
+
+  it('answers a read at once while its own numbering waits for the sequencer, and numbers everything once free', async () => {
+    const store = await openStore();
+    await store.append({ streamId: 's', events: [event('before')], expectedVersion: 'any' });
+    const lock = await holdSequencerLock(store.schema);
+    let appending: Promise<unknown> | undefined;
+    try {
+      appending = store.append({ streamId: 's', events: [event('held')], expectedVersion: 'any' });
+      await sql.begin((tx) => store.append({ streamId: 'outbox', events: [event('outbox')], expectedVersion: 'any', transaction: tx }));
+      await waitFor(async () => {
+        const [row] = await sql<{ n: number }[]>`select count(*)::int as n from ${sql(store.schema)}.batches where last_number is null`;
+        return row?.n === 2;
+      }, 'both batches to be committed unnumbered');
+      // The bound only keeps a regression (a read waiting for the held lock) from hanging the run.
+      let read: Awaited<ReturnType<typeof store.read>> | undefined;
+      void store.read({ after: 0, limit: 10 }).then((page) => (read = page));
+      await waitFor(() => read !== undefined, 'the read to return while the sequencer lock is held');
+      assert.deepEqual([read?.events.map((e) => e.eventId), read?.readThrough], [['before'], 1]);
+    } finally {
+      await lock.release();
+    }
+    await appending;
+    const page = await store.read({ after: 1, limit: 10 });
+    assert.deepEqual([page.events.map((e) => e.eventId).sort(), page.events.map((e) => e.eventNumber), page.readThrough], [['held', 'outbox'], [2, 3], 3]);
   });
 });

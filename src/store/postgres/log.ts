@@ -6,7 +6,7 @@ import type { AppendRequest, AppendResult, ReadRequest, ReadResult } from '../ty
 import { toNumber, toRecordedEvent } from './rows.ts';
 import type { Sequencer } from './sequencer.ts';
 import { appendEvents, lastNumberOf, readEvents, readHead } from './sql/events.ts';
-import type { ReadRow } from './sql/events.ts';
+import type { AppendRow, Int8, ReadRow } from './sql/events.ts';
 import { checkExpectedVersion, checkReadRequest, checkStreamId } from '../validate.ts';
 import { serializeEvents } from './validate.ts';
 
@@ -47,13 +47,20 @@ export function createEventLog({ sql, schema, channel, sequencer, listening }: E
     if (request.events.length === 0) return { events: [], duplicates: [], lastEventNumber: 0 };
 
     const db = transaction ?? sql;
-    const row = await appendEvents(db, schema, {
+    const args = {
       streamId,
-      expected: typeof expectedVersion === 'number' ? 'exact' : expectedVersion,
+      expected: typeof expectedVersion === 'number' ? ('exact' as const) : expectedVersion,
       expectedVersion: typeof expectedVersion === 'number' ? expectedVersion : 0,
       events: json,
-      notifyChannel: transaction === undefined ? null : channel,
-    });
+    };
+    // Outside a caller's transaction the sequencer runs after the append's commit: in the same call when
+    // nothing else is numbering here, else in the run shared with concurrent appenders. Either way the LISTEN
+    // must be in place first, so this process's own listeners hear the numbers.
+    if (transaction === undefined) await listening();
+    const numbered = transaction === undefined ? sequencer.appendNumbered(args) : undefined;
+    const row: AppendRow & { first_number?: Int8 | null } = numbered === undefined
+      ? await appendEvents(db, schema, { ...args, notifyChannel: transaction === undefined ? null : channel })
+      : await numbered;
     if (row.outcome === 'wrong_expected_version') {
       throw new WrongExpectedVersionError(streamId, expectedVersion, toNumber(row.version ?? 0));
     }
@@ -65,12 +72,13 @@ export function createEventLog({ sql, schema, channel, sequencer, listening }: E
     }
 
     let firstNumber = 0;
-    if (transaction === undefined) {
+    if (row.first_number !== undefined && row.first_number !== null) {
+      firstNumber = toNumber(row.first_number);
+    } else if (transaction === undefined) {
       const batchId = toNumber(row.batch_id);
-      await listening();
-      const numbered = (await sequencer.number([batchId])).get(batchId);
-      if (numbered === undefined) throw new StoreError(`append: batch ${batchId} was committed but got no number`);
-      firstNumber = numbered;
+      const first = (await sequencer.number([batchId])).get(batchId);
+      if (first === undefined) throw new StoreError(`append: batch ${batchId} was committed but got no number`);
+      firstNumber = first;
     }
     const firstVersion = toNumber(row.version);
     const events = fresh.map(
@@ -92,7 +100,10 @@ export function createEventLog({ sql, schema, channel, sequencer, listening }: E
     checkReadRequest(request);
     const { after, limit, streamId } = request;
     let rows = await readEvents(sql, schema, after, limit, streamId);
-    if (rows[0]?.pending === true && countEvents(rows) < limit) {
+    // Committed batches await numbers. While this process is numbering, the read does not wait: every run
+    // numbers all the committed batches it sees and wakes readers, and one committed after the run began is
+    // numbered by its appender, by the outbox wake-up ('u'), or by the next run or read that waits.
+    if (rows[0]?.pending === true && countEvents(rows) < limit && !sequencer.busy) {
       await sequencer.number();
       rows = await readEvents(sql, schema, after, limit, streamId);
     }

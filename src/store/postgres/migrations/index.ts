@@ -1,5 +1,6 @@
 import { init } from './001_init.ts';
 import { slots } from './002_slots.ts';
+import { appendNumbered } from './003_append_numbered.ts';
 
 /** One schema change, applied once, in `version` order, and recorded in the `migrations` table. */
 export interface Migration {
@@ -16,4 +17,5 @@ export interface Migration {
 export const migrations: readonly Migration[] = [
   { version: 1, name: 'init', sql: init },
   { version: 2, name: 'slots', sql: slots },
+  { version: 3, name: 'append_numbered', sql: appendNumbered },
 ];

@@ -36,6 +36,26 @@ export async function appendEvents(db: ISql, schema: string, args: AppendArgs): 
   return row;
 }
 
+/** What `append_numbered` reports (see migration 003): the append's row and, once numbered, its batch's first number. */
+export interface NumberedAppendRow extends AppendRow {
+  /** Null when nothing was appended, or when the run stopped at `max` batches before reaching this one. */
+  readonly first_number: Int8 | null;
+}
+
+/**
+ * Appends one stream's events in one transaction and, once it committed, runs the sequencer in a second one,
+ * both in a single call (one round trip). Must run outside a transaction block.
+ */
+export async function appendNumbered(
+  db: ISql, schema: string, args: Omit<AppendArgs, 'notifyChannel'>, max: number, channel: string,
+): Promise<NumberedAppendRow> {
+  const [row] = await db<NumberedAppendRow[]>`
+    call ${db(schema)}.append_numbered(${args.streamId}::text, ${args.expected}::text, ${args.expectedVersion}::bigint,
+                                       ${args.events}::text::jsonb, ${max}::integer, ${channel}::text)`;
+  if (row === undefined) throw new Error('append_numbered returned no row');
+  return row;
+}
+
 /** What one sequencer run reports. */
 export interface SequenceRow {
   readonly numbered: number;
