@@ -257,6 +257,6 @@ describe('the PostgreSQL slots store', () => {
     const columns = await admin<{ column_name: string }[]>`
       select column_name from information_schema.columns where table_schema = ${schema} and table_name = 'handlers' order by column_name`;
     assert.deepEqual(columns.map((row) => row.column_name), ['consistency', 'initial_position', 'name', 'slots', 'subscribe_to', 'updated_at']);
-    assert.deepEqual((await admin<{ version: number }[]>`select version from ${s}.migrations order by version`).map((row) => row.version), [1, 2]);
+    assert.deepEqual((await admin<{ version: number }[]>`select version from ${s}.migrations order by version`).map((row) => row.version), migrations.map((migration) => migration.version));
   });
 });
