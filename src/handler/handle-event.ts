@@ -54,7 +54,7 @@ const HALTED: EventResult = { kind: 'halted' };
 
 /** An attempt that did not succeed synchronously: when it began, its context, and its pending result or error. */
 interface StartedAttempt {
-  readonly started: number;
+  readonly started: number | undefined;
   readonly ctx: HandlerContext;
   readonly outcome: { readonly pending: PromiseLike<unknown> } | { readonly error: unknown };
 }
@@ -69,7 +69,7 @@ export function handleEvent(delivery: Delivery, env: HandleEnv, from: RetryState
   if (from.attempt > 0 || 'routingError' in delivery) return handleAttempts(delivery, env, from, undefined);
   if (env.halted()) return HALTED;
   const { event } = delivery;
-  const started = env.clock.now();
+  const started = startTime(env);
   const ctx = contextFor(env, delivery.partition);
   if (env.telemetry.hasListeners('handle:start')) env.telemetry.emit('handle:start', basePayload(env, event));
   let result: unknown;
@@ -93,7 +93,7 @@ async function handleAttempts(delivery: Delivery, env: HandleEnv, from: RetrySta
   if (attempt > 0 && route.failed) route = reroute(config, event, contextFor(env, undefined));
   for (let current = first; ; current = undefined) {
     if (current === undefined && env.halted()) return HALTED;
-    const started = current?.started ?? env.clock.now();
+    const started = current !== undefined ? current.started : startTime(env);
     const ctx = current?.ctx ?? contextFor(env, route.partition);
     if (current === undefined && telemetry.hasListeners('handle:start')) telemetry.emit('handle:start', basePayload(env, event));
     let error: unknown;
@@ -132,12 +132,25 @@ async function handleAttempts(delivery: Delivery, env: HandleEnv, from: RetrySta
   }
 }
 
+/**
+ * When an attempt began, for the durations of `handle:stop` and `handle:exception`; nobody listening, the
+ * clock is not read (once per event otherwise). A listener added while the attempt runs sees a duration of 0.
+ */
+function startTime(env: HandleEnv): number | undefined {
+  const { telemetry } = env;
+  return telemetry.hasListeners('handle:stop') || telemetry.hasListeners('handle:exception') ? env.clock.now() : undefined;
+}
+
+function durationSince(env: HandleEnv, started: number | undefined): number {
+  return started === undefined ? 0 : env.clock.now() - started;
+}
+
 /** A successful attempt: takes `handle`'s `{ state }` and reports `handle:stop`. */
-function succeeded(env: HandleEnv, event: RecordedEvent, started: number, result: unknown): void {
+function succeeded(env: HandleEnv, event: RecordedEvent, started: number | undefined, result: unknown): void {
   const next = stateFromResult(result);
   if (next !== undefined) env.state = next.state;
   if (env.telemetry.hasListeners('handle:stop')) {
-    env.telemetry.emit('handle:stop', { ...basePayload(env, event), durationMs: env.clock.now() - started });
+    env.telemetry.emit('handle:stop', { ...basePayload(env, event), durationMs: durationSince(env, started) });
   }
 }
 
@@ -166,11 +179,11 @@ function basePayload(env: HandleEnv, event: RecordedEvent) {
   return { app: env.appName, handlerName: env.config.name, workerIndex: env.workerIndex, event, state: env.state };
 }
 
-function emitException(env: HandleEnv, event: RecordedEvent, started: number, error: unknown, attempt: number, decision: FailureDecision): void {
+function emitException(env: HandleEnv, event: RecordedEvent, started: number | undefined, error: unknown, attempt: number, decision: FailureDecision): void {
   if (!env.telemetry.hasListeners('handle:exception')) return;
   env.telemetry.emit('handle:exception', {
     ...basePayload(env, event),
-    durationMs: env.clock.now() - started,
+    durationMs: durationSince(env, started),
     error,
     attempt,
     action: telemetryAction(decision),

@@ -1,7 +1,7 @@
 import type { Clock, TimerHandle } from '../clock.ts';
 import type { RecordedEvent } from '../events/types.ts';
 import { LeaseLostError } from '../errors.ts';
-import type { EventStore, SlotClaim, SlotCursor } from '../store/types.ts';
+import type { EventStore, ReadResult, SlotClaim, SlotCursor } from '../store/types.ts';
 import type { Telemetry } from '../telemetry/emitter.ts';
 import { createCursorFlusher } from './cursor-flusher.ts';
 import { slotForKey, workerForKey } from './partition.ts';
@@ -10,6 +10,9 @@ import { createSlotTracks } from './slot-tracks.ts';
 import { createTransactionalCommit } from './transactional-commit.ts';
 import type { HandlerConfig, HandlerContext } from './types.ts';
 import { createWorker, type Delivery, type HandlingOutcome, type Worker } from './worker.ts';
+
+/** A read's page, or the error it failed with (a read issued ahead must never reject unobserved). */
+type SettledRead = { readonly page: ReadResult } | { readonly error: unknown };
 
 /** Tuning of a subscription's reading and cursor writes. */
 export interface SubscriptionSettings {
@@ -145,8 +148,24 @@ export function createPump(deps: PumpDeps): Pump {
   );
 
 
+  let advanceQueued = false;
+
+  /**
+   * Reports the low-water mark once per synchronous stretch of acknowledgements: a worker acknowledging a
+   * batch of synchronous `handle` calls would otherwise walk the whole advance chain (consumer, app,
+   * consistency waiter) once per event.
+   */
+  function queueAdvance(): void {
+    if (advanceQueued) return;
+    advanceQueued = true;
+    queueMicrotask(() => {
+      advanceQueued = false;
+      signals.advanced(tracks.position);
+    });
+  }
+
   function acknowledge(eventNumber: number): void {
-    if (tracks.ack(eventNumber)) signals.advanced(tracks.position);
+    if (tracks.ack(eventNumber)) queueAdvance();
     flusher.acknowledged();
     if (tracks.pending < settings.readAhead) wake();
   }
@@ -195,8 +214,36 @@ export function createPump(deps: PumpDeps): Pump {
     (workers[index] as Worker).push(delivery);
   }
 
+  /** The read issued ahead of the one awaited (catching up on `$all` only), and where it starts. */
+  let ahead: { readonly after: number; readonly page: Promise<SettledRead> } | undefined;
+
+  function issueRead(after: number): Promise<SettledRead> {
+    return store.read({ after, limit: settings.batchSize, streamId }).then(
+      (page) => ({ page }),
+      (error: unknown) => ({ error }),
+    );
+  }
+
+  /**
+   * The page after `readPosition`: the read issued ahead when it starts there, else a new one. While catching
+   * up on `$all`, whose numbers are dense, a full page after P ends at P + batchSize, so the read of the page
+   * after that is issued now and runs in the database while this process decodes and handles the current one.
+   * A read ahead is used only if it starts exactly where the previous page ended; any other is dropped.
+   */
+  function nextPage(catchingUp: boolean): Promise<SettledRead> {
+    const page = ahead !== undefined && ahead.after === readPosition ? ahead.page : issueRead(readPosition);
+    ahead = undefined;
+    const room = tracks.pending + settings.batchSize <= settings.readAhead;
+    if (catchingUp && streamId === undefined && room && !stopping) {
+      const after = readPosition + settings.batchSize;
+      ahead = { after, page: issueRead(after) };
+    }
+    return page;
+  }
+
   async function readLoop(): Promise<void> {
     let failures = 0;
+    let full = false;
     if (tracks.owned.length === 0) return;
     while (!stopping) {
       if (tracks.pending >= settings.readAhead) {
@@ -205,15 +252,16 @@ export function createPump(deps: PumpDeps): Pump {
         continue;
       }
       dirty = false;
-      let page;
-      try {
-        page = await store.read({ after: readPosition, limit: settings.batchSize, streamId });
-        failures = 0;
-      } catch (error) {
-        signals.storeTrouble(error);
+      const settled = await nextPage(full);
+      if ('error' in settled) {
+        ahead = undefined;
+        full = false;
+        signals.storeTrouble(settled.error);
         await sleep(Math.min(100 * 2 ** failures++, 5000));
         continue;
       }
+      failures = 0;
+      const { page } = settled;
       if (stopping) break;
       const before = tracks.position;
       for (const event of page.events) route(event);
@@ -226,7 +274,7 @@ export function createPump(deps: PumpDeps): Pump {
         // the handler, which strong dispatches of other processes wait on, keeps up.
         flusher.acknowledged();
       }
-      const full = page.events.length >= settings.batchSize;
+      full = page.events.length >= settings.batchSize;
       if (full && live) {
         live = false;
         signals.behind();
@@ -234,8 +282,12 @@ export function createPump(deps: PumpDeps): Pump {
         live = true;
         signals.caughtUp();
       }
-      if (!full) await sleep(settings.pollMs);
+      if (!full) {
+        ahead = undefined;
+        await sleep(settings.pollMs);
+      }
     }
+    ahead = undefined;
   }
 
   function stopReading(): Promise<void> {

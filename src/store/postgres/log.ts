@@ -6,7 +6,7 @@ import type { AppendRequest, AppendResult, ReadRequest, ReadResult } from '../ty
 import { toNumber, toRecordedEvent } from './rows.ts';
 import type { Sequencer } from './sequencer.ts';
 import { appendEvents, lastNumberOf, readEvents, readHead } from './sql/events.ts';
-import type { AppendRow, Int8, ReadRow } from './sql/events.ts';
+import type { AppendRow, Int8 } from './sql/events.ts';
 import { checkExpectedVersion, checkReadRequest, checkStreamId } from '../validate.ts';
 import { serializeEvents } from './validate.ts';
 
@@ -99,20 +99,17 @@ export function createEventLog({ sql, schema, channel, sequencer, listening }: E
   async function read(request: ReadRequest): Promise<ReadResult> {
     checkReadRequest(request);
     const { after, limit, streamId } = request;
-    let rows = await readEvents(sql, schema, after, limit, streamId);
+    let page = await readEvents(sql, schema, after, limit, streamId);
     // Committed batches await numbers. While this process is numbering, the read does not wait: every run
     // numbers all the committed batches it sees and wakes readers, and one committed after the run began is
     // numbered by its appender, by the outbox wake-up ('u'), or by the next run or read that waits.
-    if (rows[0]?.pending === true && countEvents(rows) < limit && !sequencer.busy) {
+    if (page.pending && page.events.length < limit && !sequencer.busy) {
       await sequencer.number();
-      rows = await readEvents(sql, schema, after, limit, streamId);
+      page = await readEvents(sql, schema, after, limit, streamId);
     }
-    const [first] = rows;
-    if (first === undefined) throw new StoreError('read: the sequencer row is missing');
-    const events: RecordedEvent[] = [];
-    for (const row of rows) if (row.event !== null) events.push(toRecordedEvent(row.event));
+    const events = page.events.map(toRecordedEvent);
     const last = events[events.length - 1];
-    const readThrough = events.length === limit && last !== undefined ? last.eventNumber : Math.max(after, toNumber(first.head));
+    const readThrough = events.length === limit && last !== undefined ? last.eventNumber : Math.max(after, toNumber(page.head));
     return { events, readThrough };
   }
 
@@ -126,10 +123,4 @@ export function createEventLog({ sql, schema, channel, sequencer, listening }: E
   }
 
   return { append, read, head };
-}
-
-function countEvents(rows: readonly ReadRow[]): number {
-  let count = 0;
-  for (const row of rows) if (row.event !== null) count++;
-  return count;
 }
