@@ -24,7 +24,7 @@ interface RawRow {
  * each page's size (the memory scenario samples there).
  */
 export async function rawKeysetCatchUp(
-  sql: Sql, schema: string, name: string, batchSize: number, onPage?: (rows: number) => void,
+  sql: Sql, schema: string, name: string, batchSize: number, onPage?: (rows: number) => void, maxRows = Number.POSITIVE_INFINITY,
 ): Promise<{ ms: number; rows: number }> {
   await sql`insert into bench_raw_cursor (name, stream_id, stream_version) values (${name}, '', 0)`;
   const started = now();
@@ -48,7 +48,7 @@ export async function rawKeysetCatchUp(
       version = Number(last.stream_version);
       await sql`update bench_raw_cursor set stream_id = ${streamId}, stream_version = ${version} where name = ${name}`;
     }
-    if (page.length < batchSize) break;
+    if (page.length < batchSize || rows >= maxRows) break;
   }
   if (checksum < 0) throw new Error('unreachable');
   return { ms: now() - started, rows };

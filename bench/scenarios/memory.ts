@@ -1,7 +1,7 @@
 /**
  * Scenario 7, memory: the RSS of a process that catches up a 1,000,000-event log with one no-op handler,
- * after a full GC before, along and after the catch-up; each run in its own child process
- * (`--expose-gc`), beside the raw keyset reader doing the same in its own child.
+ * after a full GC before it (once cold, once after a warm-up read of the first events), along it and after it;
+ * each run in its own child process (`--expose-gc`), beside the raw keyset reader doing the same in its own child.
  */
 import { spawnWorker } from '../child.ts';
 import { connect } from '../db.ts';
@@ -15,6 +15,8 @@ const SCENARIO = 'Memory';
 
 interface Report {
   readonly ms: number;
+  readonly warmUp: number;
+  readonly cold: { rss: number; heap: number };
   readonly before: { rss: number; heap: number };
   readonly samples: { at: number; rss: number; heap: number }[];
   readonly after: { rss: number; heap: number };
@@ -61,17 +63,25 @@ export const memory: Scenario = {
       }
       const warmToEnd = (mode: string): number[] =>
         (reports.get(mode) ?? []).map((r) => (r.after.rss / (r.samples[0]?.rss ?? r.before.rss)) * 100);
+      const coldToEnd = (mode: string): number[] => (reports.get(mode) ?? []).map((r) => (r.after.rss / r.cold.rss) * 100);
       const megabytes = (mode: string): string => {
         const list = reports.get(mode) ?? [];
         const median = (pick: (r: Report) => number): string => summarize(list.map(pick)).median.toFixed(0);
-        return `${mode} RSS ${median((r) => r.before.rss)} → ${median((r) => r.samples[0]?.rss ?? 0)} (10 %) → ${median((r) => r.after.rss)} MB, heap ${median((r) => r.before.heap)} → ${median((r) => r.after.heap)} MB`;
+        return `${mode} RSS ${median((r) => r.cold.rss)} at start, ${median((r) => r.before.rss)} after the warm-up → ` +
+          `${median((r) => r.samples[0]?.rss ?? 0)} (10 %) → ${median((r) => r.after.rss)} MB, heap ${median((r) => r.before.heap)} → ${median((r) => r.after.heap)} MB`;
       };
       const rows: Row[] = [
         buildRow({
           scenario: SCENARIO, label: `RSS after / before a ${total.toLocaleString('en')}-event catch-up`, unit: '%', higherIsBetter: false,
           herald: figures.values('herald'), baseline: { name: 'raw keyset reader', values: figures.values('raw') },
           target: target(within(100, 10, '%')),
-          note: `${megabytes('herald')}; ${megabytes('raw')}; each after a full GC, in its own process`,
+          note: `before = after a warm-up that read the first ${(reports.get('herald')?.[0]?.warmUp ?? 0).toLocaleString('en')} events ` +
+            `with another handler (or cursor) and stopped, so the reader's fixed working set is in the baseline; ` +
+            `${megabytes('herald')}; ${megabytes('raw')}; each after a full GC, in its own process`,
+        }),
+        buildRow({
+          scenario: SCENARIO, label: 'RSS after / at the start of the process (cold, before any read)', unit: '%', higherIsBetter: false,
+          herald: coldToEnd('herald'), baseline: { name: 'raw keyset reader', values: coldToEnd('raw') },
         }),
         buildRow({
           scenario: SCENARIO, label: 'RSS after / at 10 % of the catch-up (growth with log size)', unit: '%', higherIsBetter: false,
