@@ -284,6 +284,31 @@ describe('json helpers', () => {
     assert.match(stringProblem('\ud83d') ?? '', /lone/);
   });
 
+  it('copies plain values of every depth as JSON would, without sharing a single object with the input', () => {
+    let deep: unknown = { leaf: ['x', 1, true, null] };
+    for (let i = 0; i < 60; i++) deep = i % 2 === 0 ? { level: i, next: deep } : [deep, i];
+    const values: unknown[] = [
+      { orderId: 'order-1', amount: 12.5, lines: [{ sku: 'A', qty: 2 }, { sku: 'B', qty: 1 }], paid: false, note: null },
+      [[], {}, [[[]]], ''],
+      deep,
+      { mixed: [{ at: new Date(0) }, { ok: 1 }], gone: undefined },
+    ];
+    for (const value of values) {
+      const copy = toStorableJson(value, 'data');
+      assert.deepEqual(copy, JSON.parse(JSON.stringify(value)));
+      const inputs = new Set<unknown>();
+      const collect = (v: unknown, into: Set<unknown>): void => {
+        if (typeof v !== 'object' || v === null) return;
+        into.add(v);
+        for (const item of Object.values(v)) collect(item, into);
+      };
+      collect(value, inputs);
+      const outputs = new Set<unknown>();
+      collect(copy, outputs);
+      for (const object of outputs) assert.ok(!inputs.has(object), 'the copy shares no object with the input');
+    }
+  });
+
   it('toStorableJson starts messages with the label given', () => {
     assertInvalid(() => toStorableJson({ a: NaN }, 'payload'), /^payload\.a: NaN is not JSON$/);
     assertInvalid(() => toStorableJson(undefined, 'payload'), /^payload: undefined is not JSON/);

@@ -64,6 +64,12 @@ export function stringProblem(text: string): string | undefined {
  */
 export function toStorableJson(value: unknown, label: string): unknown {
   try {
+    const quick = plainCopy(value, 0);
+    if (quick !== SLOW) return quick;
+  } catch {
+    // A getter threw: the full walk reads it again and reports where.
+  }
+  try {
     const result = walk(value, '', []);
     if (result === OMIT) throw new NotJson('undefined is not JSON (use null for "no value")');
     return result;
@@ -71,6 +77,52 @@ export function toStorableJson(value: unknown, label: string): unknown {
     const failure = error instanceof NotJson ? error : new NotJson(`its toJSON() threw ${describeError(error)}`);
     throw new InvalidEventError(`${label}${formatPath(failure.segments)}: ${failure.message}`);
   }
+}
+
+/** Returned by {@link plainCopy} for anything it leaves to the full walk. */
+const SLOW: unique symbol = Symbol('slow');
+/** Deeper values take the full walk, which also finds cycles. */
+const PLAIN_COPY_DEPTH = 32;
+
+/**
+ * The common case of {@link toStorableJson}, without its bookkeeping (ancestors, paths, `toJSON`): a copy of
+ * a value made only of plain objects, arrays, clean strings, finite numbers, booleans and null, or `SLOW`
+ * at the first thing that is anything else (an `undefined`, a Date, a suspect string, a deep value...), so
+ * that the full walk decides it and words any error. Both give the same copy where this one succeeds.
+ */
+function plainCopy(value: unknown, depth: number): unknown {
+  switch (typeof value) {
+    case 'string':
+      return SUSPECT.test(value) ? SLOW : value;
+    case 'number':
+      return Number.isFinite(value) ? value : SLOW;
+    case 'boolean':
+      return value;
+    case 'object':
+      break;
+    default:
+      return SLOW;
+  }
+  if (value === null) return null;
+  if (depth >= PLAIN_COPY_DEPTH || (value as { toJSON?: unknown }).toJSON !== undefined) return SLOW;
+  if (Array.isArray(value)) {
+    const copy: unknown[] = new Array<unknown>(value.length);
+    for (let i = 0; i < value.length; i++) {
+      const item = plainCopy(value[i], depth + 1);
+      if (item === SLOW) return SLOW;
+      copy[i] = item;
+    }
+    return copy;
+  }
+  if (Object.getPrototypeOf(value) !== Object.prototype) return SLOW;
+  const copy: Record<string, unknown> = {};
+  for (const key of Object.keys(value)) {
+    if (key === '__proto__' || SUSPECT.test(key)) return SLOW;
+    const item = plainCopy((value as Record<string, unknown>)[key], depth + 1);
+    if (item === SLOW) return SLOW;
+    copy[key] = item;
+  }
+  return copy;
 }
 
 function walk(value: unknown, key: string | number, ancestors: object[]): unknown {
