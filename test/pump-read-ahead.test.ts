@@ -56,6 +56,7 @@ describe('reading ahead while catching up', () => {
         n += 13;
         await new Promise((resolve) => setTimeout(resolve, 8));
       }
+      // Also done once the cursor reaches the end with events missing: the assertion below then names them.
       await waitFor(() => seen.length >= n || app.status()[0]?.cursor === n, `${n} events`, 3000);
     } finally {
       await app.stop();
