@@ -16,19 +16,11 @@ export interface DevDatabase {
   stop(): Promise<void>;
 }
 
-type Listener = (...args: unknown[]) => void;
-const signals = ['SIGINT', 'SIGTERM'] as const;
-
 /** Starts (or, with `DATABASE_URL`, checks) the development database. */
 export async function devDatabase(dataDir: string): Promise<DevDatabase> {
-  const before = new Set(signals.flatMap((signal) => process.listeners(signal)));
-  const server = await startPostgres({ dataDir });
-  // startPostgres stops its server at once on SIGINT/SIGTERM, for scripts that never stop it themselves. This service
-  // shuts down gracefully instead (handlers drain and save their cursors, then the server stops), so those hooks
-  // are taken off again. Its exit hook stays: the server still never outlives the process.
-  for (const signal of signals) {
-    for (const listener of process.listeners(signal)) if (!before.has(listener)) process.off(signal, listener as Listener);
-  }
+  // The service shuts down gracefully on SIGINT/SIGTERM (handlers drain and save their cursors, then the server
+  // stops), so the server must not stop on the signal itself; it still never outlives the process.
+  const server = await startPostgres({ dataDir, stopOnSignal: false });
   return {
     url: server.url,
     description: server.external ? server.origin : `${server.origin}, data in ${dataDir}`,
