@@ -10,6 +10,7 @@
  * measure another release); `HERALD_KILL_OPERATIONS` picks the mix (test/fixtures/pg-kill-workload.ts).
  */
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import postgres, { type Sql } from 'postgres';
@@ -133,5 +134,23 @@ describe('postgres.js under repeated connection deaths (a workload child)', () =
     t.diagnostic(`pg_ctl restart: ${JSON.stringify(summary)}`);
     assert.deepEqual(verdict(summary), clean, JSON.stringify(summary, null, 2));
     assert.ok(summary.failed > 0, 'the restarts hit queries in flight');
+  });
+});
+
+describe('the driver herald installs', () => {
+  it('is postgres.js 4 as published: an exact version, and no install script of herald’s rewrites it', () => {
+    const manifest = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as {
+      dependencies: Record<string, string>;
+      scripts: Record<string, string>;
+      files: string[];
+    };
+    assert.match(manifest.dependencies['postgres'] ?? '', /^4\.\d+\.\d+$/);
+    assert.deepEqual(
+      ['preinstall', 'install', 'postinstall'].filter((name) => name in manifest.scripts),
+      [],
+    );
+    assert.deepEqual(manifest.files.filter((file) => file.includes('patch')), [], 'no patch script is published');
+    const installed = JSON.parse(readFileSync(new URL('../node_modules/postgres/package.json', import.meta.url), 'utf8')) as { version: string };
+    assert.equal(installed.version, manifest.dependencies['postgres']);
   });
 });
