@@ -26,7 +26,7 @@ export { createApp } from './app/create-app.ts';
 /** Types of the app: options, dispatch options and result, handler status. */
 export type { App, AppOptions, DispatchOptions, DispatchResult, HandlerStatus, NodeOptions } from './app/types.ts';
 /** Slot ownership as `status()` shows it. */
-export type { SlotOwnership } from './cluster/consumer.ts';
+export type { SlotOwnership } from './handler/slots.ts';
 
 /**
  * Defines a named handler; validates the options at once (`HandlerConfigError`).
@@ -116,6 +116,7 @@ export type { EventData, ExpectedVersion, RecordedEvent } from './events/types.t
 export {
   ConsistencyTimeoutError,
   HandlerConfigError,
+  HandlerStoppedError,
   HandlerTimeoutError,
   HeraldError,
   InvalidEventError,
@@ -147,6 +148,7 @@ export type {
   HandleExceptionPayload,
   HandleStartPayload,
   HandleStopPayload,
+  ListenerErrorPayload,
   HandlerStatePayload,
   SupervisorGiveUpPayload,
   SupervisorRestartPayload,

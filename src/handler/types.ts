@@ -1,6 +1,6 @@
 import type { TransactionSql } from 'postgres';
 import type { RecordedEvent } from '../events/types.ts';
-import type { RestartType } from '../supervisor/types.ts';
+import type { RestartType } from '../supervisor/restart-type.ts';
 
 /** Where a handler's cursor starts the first time it is created: `'origin'`, `'current'`, or "after event N". */
 export type StartFrom = 'origin' | 'current' | number;

@@ -73,6 +73,14 @@ export interface SlotsPayload {
   readonly reason?: string | undefined;
 }
 
+/** Payload of `telemetry:listener_error`: a listener of `event` (an `app.on` listener or a channel subscriber) threw. */
+export interface ListenerErrorPayload {
+  readonly app: string;
+  /** The event whose listener threw. */
+  readonly event: TelemetryEventName;
+  readonly error: unknown;
+}
+
 /** Every telemetry event herald emits, by `app.on` name. The `diagnostics_channel` name is `herald:<name>`. */
 export interface TelemetryEvents {
   'handle:start': HandleStartPayload;
@@ -91,6 +99,8 @@ export interface TelemetryEvents {
   'slots:takeover': SlotsPayload;
   /** This node stopped handling slots it no longer holds (its lease lapsed, or the handler was reset elsewhere). */
   'slots:lost': SlotsPayload;
+  /** A telemetry listener threw; the runtime went on (a listener of this event that throws is not reported). */
+  'telemetry:listener_error': ListenerErrorPayload;
 }
 
 /** A telemetry event name. */
