@@ -50,8 +50,12 @@ export { backoff } from './handler/backoff.ts';
 export type { BackoffOptions } from './handler/backoff.ts';
 /** Handler types: options, config, contexts, error actions. */
 export type {
+  BatchFailureContext,
+  BatchHandlerOptions,
   ErrorAction,
+  EventHandlerOptions,
   FailureContext,
+  HandlerOptionsBase,
   HandlerConfig,
   HandlerConsistency,
   HandlerContext,
@@ -148,6 +152,10 @@ export type {
   HandleExceptionPayload,
   HandleStartPayload,
   HandleStopPayload,
+  BatchExceptionPayload,
+  BatchFlushReason,
+  BatchStartPayload,
+  BatchStopPayload,
   ListenerErrorPayload,
   HandlerStatePayload,
   SupervisorGiveUpPayload,

@@ -3,6 +3,7 @@ import type { RecordedEvent } from '../events/types.ts';
 import type { LeaseLostError } from '../errors.ts';
 import type { EventStore, SlotClaim } from '../store/types.ts';
 import type { Telemetry } from '../telemetry/emitter.ts';
+import { createBatchWorker } from './batch-worker.ts';
 import { createCheckpoint } from './checkpoint.ts';
 import { routeEvent, routingTable } from './router.ts';
 import type { HandlerScope } from './scope.ts';
@@ -104,8 +105,9 @@ export function createPump(deps: PumpDeps): Pump {
     },
   });
 
+  const newWorker = config.handleBatch === undefined ? createWorker : createBatchWorker;
   const workers: Worker[] = Array.from({ length: config.concurrency }, (_, index) =>
-    createWorker(index, {
+    newWorker(index, {
       config,
       scope: deps.scope,
       appName: deps.appName,
@@ -115,6 +117,7 @@ export function createPump(deps: PumpDeps): Pump {
       checkpoint,
       stopHandler: (reason) => signals.stopRequested(reason),
       recordError: (error) => signals.failure(error),
+      live: () => source.live,
     }),
   );
 

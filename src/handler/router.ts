@@ -1,4 +1,5 @@
 import type { RecordedEvent } from '../events/types.ts';
+import type { BatchFlushReason } from '../telemetry/types.ts';
 import type { Delivery } from './handle-event.ts';
 import { slotForKey, workerForKey } from './partition.ts';
 import type { HandlerConfig, HandlerContext } from './types.ts';
@@ -55,4 +56,32 @@ export function routeEvent(event: RecordedEvent, table: RoutingTable, turn: numb
       delivery: { event, partition: undefined, routingError },
     };
   }
+}
+
+/** What a batch worker does next: hand over `take` events (and why), or wait up to `waitMs` for more. */
+export type BatchPlan =
+  | { readonly take: number; readonly flushReason: BatchFlushReason }
+  | { readonly waitMs: number };
+
+/**
+ * The batching rule (pure): a full batch goes at once (`'size'`); while catching up, or live without a
+ * `timeoutMs`, a batch is whatever is queued (`'immediate'`); live with a `timeoutMs`, a batch waits for more
+ * until `timeoutMs` after it began waiting (`'timeout'`). `queued` ≥ 1 events wait; `waitedMs`: how long this
+ * batch has waited so far.
+ */
+export function planBatch(queued: number, batchSize: number, timeoutMs: number, live: boolean, waitedMs: number): BatchPlan {
+  if (queued >= batchSize) return { take: batchSize, flushReason: 'size' };
+  if (!live || timeoutMs <= 0) return { take: queued, flushReason: 'immediate' };
+  if (waitedMs >= timeoutMs) return { take: queued, flushReason: 'timeout' };
+  return { waitMs: timeoutMs - waitedMs };
+}
+
+/**
+ * How many of the `take` deliveries from `start` form one batch: an event whose `partitionBy` threw goes alone
+ * (its failure is its own), so a batch stops before it, and such an event is a batch of one.
+ */
+export function batchLength(queue: readonly Delivery[], start: number, take: number): number {
+  if ('routingError' in (queue[start] as Delivery)) return 1;
+  for (let i = 1; i < take; i++) if ('routingError' in (queue[start + i] as Delivery)) return i;
+  return take;
 }

@@ -57,6 +57,8 @@ export interface Source {
   stop(): Promise<void>;
   /** The highest position read. */
   readonly head: number;
+  /** Whether the last page was not full (caught up). */
+  readonly live: boolean;
 }
 
 /** A read's page, or the error it failed with (a read issued ahead must never reject unobserved). */
@@ -192,6 +194,9 @@ export function createSource(deps: SourceDeps): Source {
     },
     get head() {
       return head;
+    },
+    get live() {
+      return live;
     },
   };
 }

@@ -23,6 +23,8 @@ export interface WorkerHost {
   readonly store: EventStore;
   /** Where handled (or skipped) events are reported: the only way a worker moves the cursor. */
   readonly checkpoint: Checkpoint;
+  /** Whether the run is live (caught up), which decides whether a batch waits to fill. */
+  live(): boolean;
   /** `error()` decided to stop the handler, or the store failed under a transactional batch. */
   stopHandler(reason: unknown): void;
   /** Remembers the latest failure for `status().lastError`. */

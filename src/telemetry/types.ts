@@ -21,6 +21,32 @@ export interface HandleExceptionPayload extends HandleStopPayload {
   readonly action: 'retry' | 'skip' | 'stop';
 }
 
+/** Why a batch was handed to `handleBatch`: it reached `batchSize`, `batchTimeoutMs` passed, or it was what there was. */
+export type BatchFlushReason = 'size' | 'timeout' | 'immediate';
+
+/** Payload of `batch:start`. */
+export interface BatchStartPayload {
+  readonly app: string;
+  readonly handlerName: string;
+  readonly workerIndex: number;
+  /** The batch, in order. */
+  readonly events: readonly RecordedEvent[];
+  readonly state: unknown;
+}
+
+/** Payload of `batch:stop`. */
+export interface BatchStopPayload extends BatchStartPayload {
+  readonly durationMs: number;
+  readonly flushReason: BatchFlushReason;
+}
+
+/** Payload of `batch:exception`. */
+export interface BatchExceptionPayload extends BatchStopPayload {
+  readonly error: unknown;
+  readonly attempt: number;
+  readonly action: 'retry' | 'skip' | 'stop';
+}
+
 /** Payload of `handler:state`. */
 export interface HandlerStatePayload {
   readonly app: string;
@@ -86,6 +112,12 @@ export interface TelemetryEvents {
   'handle:start': HandleStartPayload;
   'handle:stop': HandleStopPayload;
   'handle:exception': HandleExceptionPayload;
+  /** A batch handler's `handleBatch` is called. */
+  'batch:start': BatchStartPayload;
+  /** `handleBatch` resolved: every event of the batch is acknowledged (a transactional batch: once it commits). */
+  'batch:stop': BatchStopPayload;
+  /** `handleBatch` failed and `error` decided. */
+  'batch:exception': BatchExceptionPayload;
   'handler:state': HandlerStatePayload;
   'supervisor:restart': SupervisorRestartPayload;
   'supervisor:giveup': SupervisorGiveUpPayload;
