@@ -193,7 +193,9 @@ function checkHandlingShape(source: string, values: Record<string, unknown>): vo
   if (handle !== undefined && handleBatch !== undefined) {
     fail(source, 'handleBatch', 'left out when handle is given (a handler has handle or handleBatch, not both)', handleBatch);
   }
-  if (handle === undefined && handleBatch === undefined) fail(source, 'handle', 'a function (or give handleBatch)', handle);
+  if (handle === undefined && handleBatch === undefined) {
+    throw new HandlerConfigError(`${source}: option "handle" must be a function, got undefined (a handler needs handle or handleBatch)`, 'handle');
+  }
   if (handleBatch === undefined) {
     for (const key of BATCH_OPTIONS) {
       if (values[key] !== undefined) fail(source, key, 'used together with handleBatch (it applies to batch handlers only)', values[key]);
