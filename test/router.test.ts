@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { RecordedEvent } from '../src/events/types.ts';
 import { slotForKey, workerForKey } from '../src/handler/partition.ts';
-import { routeEvent, type RoutingTable } from '../src/handler/router.ts';
+import type { Delivery } from '../src/handler/handle-event.ts';
+import { batchLength, planBatch, routeEvent, type RoutingTable } from '../src/handler/router.ts';
 
 function event(eventNumber: number, key: string): RecordedEvent {
   return {
@@ -45,5 +46,34 @@ describe('routeEvent', () => {
     assert.deepEqual([route.worker, route.slot], [10 % 3, 10 % 8]);
     assert.equal(route.delivery.routingError, boom);
     assert.equal(route.delivery.partition, undefined);
+  });
+});
+
+describe('planBatch', () => {
+  it('hands over a full batch at once, whatever the state', () => {
+    assert.deepEqual(planBatch(250, 100, 50, true, 0), { take: 100, flushReason: 'size' });
+    assert.deepEqual(planBatch(100, 100, 0, false, 0), { take: 100, flushReason: 'size' });
+  });
+
+  it('while catching up, or live without a timeout, hands over whatever is queued', () => {
+    assert.deepEqual(planBatch(7, 100, 50, false, 0), { take: 7, flushReason: 'immediate' });
+    assert.deepEqual(planBatch(7, 100, 0, true, 0), { take: 7, flushReason: 'immediate' });
+  });
+
+  it('live with a timeout, waits for the rest of it, then hands over what there is', () => {
+    assert.deepEqual(planBatch(3, 100, 50, true, 0), { waitMs: 50 });
+    assert.deepEqual(planBatch(3, 100, 50, true, 20), { waitMs: 30 });
+    assert.deepEqual(planBatch(3, 100, 50, true, 50), { take: 3, flushReason: 'timeout' });
+  });
+});
+
+describe('batchLength', () => {
+  const ok = (n: number): Delivery => ({ event: event(n, 'k'), partition: 'k' });
+  const broken = (n: number): Delivery => ({ event: event(n, 'k'), partition: undefined, routingError: new Error('no key') });
+
+  it('cuts a batch before an event whose partitionBy threw, which goes alone', () => {
+    assert.equal(batchLength([ok(1), ok(2), ok(3)], 0, 3), 3);
+    assert.equal(batchLength([ok(1), ok(2), broken(3), ok(4)], 0, 4), 2);
+    assert.equal(batchLength([ok(1), ok(2), broken(3), ok(4)], 2, 2), 1);
   });
 });
