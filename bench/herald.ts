@@ -2,7 +2,7 @@
 import { monotonicFactory } from 'ulid';
 import type { Sql } from 'postgres';
 import { createApp, defineHandler, postgresStore } from '../src/index.ts';
-import type { App, AppendRequest, EventStore, HandlerContext, HandlerOptions, PostgresStore, RecordedEvent } from '../src/index.ts';
+import type { App, AppendRequest, EventHandlerOptions, EventStore, HandlerContext, PostgresStore, RecordedEvent } from '../src/index.ts';
 import { countdown, now, runPool, withTimeout } from './timing.ts';
 
 /** A small event payload, the same shape in every scenario and baseline. */
@@ -40,7 +40,7 @@ export async function seed(target: EventStore, options: SeedOptions): Promise<vo
 }
 
 /** A handler definition with everything but `name` and `handle`. */
-export type HandlerShape = Omit<HandlerOptions<unknown>, 'name' | 'handle'>;
+export type HandlerShape = Omit<EventHandlerOptions<unknown>, 'name' | 'handle'>;
 
 /** Options of {@link timeCatchUp}. */
 export interface CatchUpOptions {

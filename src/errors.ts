@@ -12,7 +12,8 @@ export type HeraldErrorCode =
   | 'STORE'
   | 'HANDLER_TIMEOUT'
   | 'SUPERVISOR_GAVE_UP'
-  | 'LEASE_LOST';
+  | 'LEASE_LOST'
+  | 'HANDLER_STOPPED';
 
 /**
  * Base class of every herald error.
@@ -130,5 +131,16 @@ export class LeaseLostError extends HeraldError {
     super('LEASE_LOST', `handler "${handlerName}" no longer holds slot${slots.length === 1 ? '' : 's'} ${slots.join(', ')}`);
     this.handlerName = handlerName;
     this.slots = slots;
+  }
+}
+
+/** A handler run ended during start-up without giving a reason (its `start()` rejects with this). */
+export class HandlerStoppedError extends HeraldError {
+  /** The handler that stopped. */
+  readonly handlerName: string;
+
+  constructor(handlerName: string) {
+    super('HANDLER_STOPPED', `handler "${handlerName}" stopped during start-up`);
+    this.handlerName = handlerName;
   }
 }

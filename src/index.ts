@@ -33,7 +33,7 @@ export type { App, AppOptions, DispatchOptions, DispatchResult, HandlerStatus, N
 export { handlerStates } from './handler/handler-state.ts';
 export type { HandlerState } from './handler/handler-state.ts';
 /** Slot ownership as `status()` shows it. */
-export type { SlotOwnership } from './cluster/consumer.ts';
+export type { SlotOwnership } from './handler/slots.ts';
 
 /**
  * Defines a named handler; validates the options at once (`HandlerConfigError`).
@@ -57,8 +57,12 @@ export { backoff } from './handler/backoff.ts';
 export type { BackoffOptions } from './handler/backoff.ts';
 /** Handler types: options, config, contexts, error actions. */
 export type {
+  BatchFailureContext,
+  BatchHandlerOptions,
   ErrorAction,
+  EventHandlerOptions,
   FailureContext,
+  HandlerOptionsBase,
   HandlerConfig,
   HandlerConsistency,
   HandlerContext,
@@ -124,6 +128,7 @@ export type { EventData, ExpectedVersion, RecordedEvent } from './events/types.t
 export {
   ConsistencyTimeoutError,
   HandlerConfigError,
+  HandlerStoppedError,
   HandlerTimeoutError,
   HeraldError,
   InvalidEventError,
@@ -156,6 +161,11 @@ export type {
   HandleExceptionPayload,
   HandleStartPayload,
   HandleStopPayload,
+  BatchExceptionPayload,
+  BatchFlushReason,
+  BatchStartPayload,
+  BatchStopPayload,
+  ListenerErrorPayload,
   HandlerStatePayload,
   SupervisorGiveUpPayload,
   SupervisorRestartPayload,

@@ -1,6 +1,7 @@
 /** Every scenario, in the order of the benchmark issue. */
 import type { Scenario } from '../types.ts';
 import { append } from './append.ts';
+import { batch } from './batch.ts';
 import { catchUp } from './catch-up.ts';
 import { liveLatency } from './live-latency.ts';
 import { memory } from './memory.ts';
@@ -8,4 +9,4 @@ import { partitions } from './partitions.ts';
 import { queues } from './queues.ts';
 import { strong } from './strong.ts';
 
-export const scenarios: readonly Scenario[] = [catchUp, append, liveLatency, strong, partitions, queues, memory];
+export const scenarios: readonly Scenario[] = [catchUp, append, liveLatency, strong, partitions, queues, memory, batch];

@@ -1,7 +1,7 @@
 import { monotonicFactory } from 'ulid';
 import { HandlerConfigError } from '../errors.ts';
 import { normalizeEvents, validateStreamId } from '../events/validate.ts';
-import type { SubscriptionSettings } from '../handler/pump.ts';
+import type { SubscriptionSettings } from '../handler/source.ts';
 import { createNodeIdentity } from '../cluster/node.ts';
 import { handlerScope } from '../handler/scope.ts';
 import { inMemoryStore } from '../store/memory.ts';
@@ -27,7 +27,7 @@ export function createApp(options: AppOptions = {}): App {
   const { clock, name } = resolved;
   const store = resolved.store ?? inMemoryStore({ clock });
   const node = createNodeIdentity(resolved.nodeLabel);
-  const telemetry = createTelemetry();
+  const telemetry = createTelemetry(name);
   const newId = monotonicFactory();
   const appRef = {};
   const instances = new Map<string, HandlerInstance>();

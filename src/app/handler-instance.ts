@@ -1,12 +1,12 @@
 import type { Clock } from '../clock.ts';
 import type { RecordedEvent } from '../events/types.ts';
-import type { SubscriptionSettings } from '../handler/pump.ts';
+import type { SubscriptionSettings } from '../handler/source.ts';
 import type { HandlerScope } from '../handler/scope.ts';
 import { createSubscription, type Subscription } from '../handler/subscription.ts';
 import { slotCountOf } from '../handler/define.ts';
 import type { HandlerConfig } from '../handler/types.ts';
 import type { HandlingOutcome } from '../handler/worker.ts';
-import type { LeaseSettings } from '../cluster/consumer.ts';
+import { slotOwnership, type LeaseSettings } from '../cluster/ownership.ts';
 import type { EventStore, NodeIdentity } from '../store/types.ts';
 import type { ChildExit, ChildFactory, RestartType } from '../supervisor/types.ts';
 import type { Telemetry } from '../telemetry/emitter.ts';
@@ -58,6 +58,13 @@ export function createHandlerInstance(config: HandlerConfig, restart: RestartTyp
   let state: HandlerState = 'stopped';
   let lastError: HandlerStatus['lastError'];
   let reportExit: (exit: ChildExit) => void = () => {};
+  const slots = slotOwnership(deps);
+
+  /** The one path of an advance: the run's slot runner calls it, and it tells the app (strong waits). */
+  function advanced(next: number): void {
+    position = next;
+    deps.advanced(config.name, next);
+  }
 
   function run(): Subscription {
     const subscription = createSubscription({
@@ -69,16 +76,12 @@ export function createHandlerInstance(config: HandlerConfig, restart: RestartTyp
       scope,
       settings: deps.settings,
       node: deps.node,
-      lease: deps.lease,
+      slots,
       drainTimeoutMs: deps.drainTimeoutMs(),
       onExit: (exit) => {
         if (current === subscription) reportExit(exit);
       },
-      onAdvance: (next) => {
-        if (current !== subscription) return;
-        position = next;
-        deps.advanced(config.name, next);
-      },
+      onAdvance: advanced,
       onError: (error) => {
         lastError = { message: error instanceof Error ? error.message : String(error), at: new Date(deps.clock.now()) };
       },
@@ -141,8 +144,7 @@ export function createHandlerInstance(config: HandlerConfig, restart: RestartTyp
       try {
         await config.beforeReset?.();
         const record = await deps.store.resetCursor(config.name);
-        position = record.cursor.position;
-        deps.advanced(config.name, position);
+        advanced(record.cursor.position);
       } finally {
         // Reset or not, a handler that ran before runs again: its supervisor never saw it stop.
         // The supervisor keeps the same child; a fresh run replaces the stopped one and reports exits to it.

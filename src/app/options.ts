@@ -1,6 +1,6 @@
 import { systemClock, type Clock } from '../clock.ts';
 import { HandlerConfigError } from '../errors.ts';
-import type { LeaseSettings } from '../cluster/consumer.ts';
+import type { LeaseSettings } from '../cluster/ownership.ts';
 import type { EventStore } from '../store/types.ts';
 import type { AppOptions, NodeOptions } from './types.ts';
 

@@ -1,7 +1,7 @@
 import type { TransactionSql } from 'postgres';
 import type { Clock } from '../clock.ts';
 import type { EventData, ExpectedVersion, RecordedEvent } from '../events/types.ts';
-import type { SlotOwnership } from '../cluster/consumer.ts';
+import type { SlotOwnership } from '../handler/slots.ts';
 import type { DeadLetter, EventStore, NodeIdentity } from '../store/types.ts';
 import type { ChildSpec, SupervisorOptions } from '../supervisor/types.ts';
 import type { TelemetryListener } from '../telemetry/emitter.ts';

@@ -5,7 +5,7 @@ import type { RestartType } from '../supervisor/types.ts';
 import { MAX_DELAY_MS } from './actions.ts';
 import { suggestName } from './suggest.ts';
 import { MAX_SLOTS } from '../store/validate.ts';
-import type { HandlerConfig, HandlerDefinition, HandlerOptions, HandlerOverrides } from './types.ts';
+import type { BatchHandlerOptions, HandlerConfig, HandlerDefinition, HandlerOptions, HandlerOverrides } from './types.ts';
 
 /** Defaults of the optional handler options (see {@link HandlerOptions} for each one). */
 const defaults = {
@@ -38,7 +38,12 @@ const checks = {
       `undefined or a positive number of milliseconds up to ${MAX_DELAY_MS}`),
   transactional: (v) => expect(typeof v === 'boolean', 'a boolean'),
   slots: (v) => expect(v === undefined || (Number.isSafeInteger(v) && (v as number) >= 1 && (v as number) <= MAX_SLOTS), `undefined or an integer from 1 to ${MAX_SLOTS}`),
-  handle: (v) => expect(typeof v === 'function', 'a function'),
+  handle: optionalFunction,
+  handleBatch: optionalFunction,
+  batchSize: (v) => expect(v === undefined || (Number.isSafeInteger(v) && (v as number) >= 1), 'an integer ≥ 1'),
+  batchTimeoutMs: (v) =>
+    expect(v === undefined || (typeof v === 'number' && Number.isFinite(v) && v >= 0 && v <= MAX_DELAY_MS),
+      `a number of milliseconds from 0 to ${MAX_DELAY_MS}`),
   partitionBy: optionalFunction,
   init: optionalFunction,
   afterStart: optionalFunction,
@@ -128,7 +133,7 @@ export function applyOverrides(
 
 /**
  * Whether `value` looks like a handler definition (`{ kind: 'handler', config }` with a name and a
- * `handle` function). Its config is validated again when it is started.
+ * `handle` or `handleBatch` function). Its config is validated again when it is started.
  * @example
  * isHandlerDefinition(defineHandler({ name: 'A', handle() {} })); // true
  */
@@ -136,8 +141,8 @@ export function isHandlerDefinition(value: unknown): value is HandlerDefinition 
   if (typeof value !== 'object' || value === null) return false;
   const { kind, config } = value as { kind?: unknown; config?: unknown };
   if (kind !== 'handler' || typeof config !== 'object' || config === null) return false;
-  const { name, handle } = config as { name?: unknown; handle?: unknown };
-  return typeof name === 'string' && typeof handle === 'function';
+  const { name, handle, handleBatch } = config as { name?: unknown; handle?: unknown; handleBatch?: unknown };
+  return typeof name === 'string' && (typeof handle === 'function' || typeof handleBatch === 'function');
 }
 
 function buildConfig<S>(options: unknown, sourceOf: (name: string | undefined) => string): HandlerConfig<S> {
@@ -165,11 +170,41 @@ function buildConfig<S>(options: unknown, sourceOf: (name: string | undefined) =
   }
   for (const key of CALLBACKS) if (values[key] === undefined) delete values[key];
   if (values.slots === undefined) delete values.slots;
+  checkHandlingShape(source, values);
   if (values.slots !== undefined && (values.slots as number) > 1 && values.partitionBy === undefined) {
     fail(source, 'slots', 'used together with partitionBy (without it a handler is one slot)', values.slots);
   }
   // Every field was checked above, so the record now has the shape of a config.
   return Object.freeze(values) as unknown as HandlerConfig<S>;
+}
+
+/** Batch options apply to `handleBatch` only. */
+const BATCH_OPTIONS = ['batchSize', 'batchTimeoutMs'] as const;
+
+/** Defaults of a batch handler's options. */
+const batchDefaults = { batchSize: 100, batchTimeoutMs: 0 } as const satisfies Partial<BatchHandlerOptions>;
+
+/**
+ * Exactly one way of handling: `handle` or `handleBatch` (and the batch options only with `handleBatch`).
+ * Fills the batch defaults; removes what is not set, so a config has only the keys that apply.
+ */
+function checkHandlingShape(source: string, values: Record<string, unknown>): void {
+  const { handle, handleBatch } = values;
+  if (handle !== undefined && handleBatch !== undefined) {
+    fail(source, 'handleBatch', 'left out when handle is given (a handler has handle or handleBatch, not both)', handleBatch);
+  }
+  if (handle === undefined && handleBatch === undefined) {
+    throw new HandlerConfigError(`${source}: option "handle" must be a function, got undefined (a handler needs handle or handleBatch)`, 'handle');
+  }
+  if (handleBatch === undefined) {
+    for (const key of BATCH_OPTIONS) {
+      if (values[key] !== undefined) fail(source, key, 'used together with handleBatch (it applies to batch handlers only)', values[key]);
+    }
+    for (const key of ['handleBatch', ...BATCH_OPTIONS]) delete values[key];
+    return;
+  }
+  delete values.handle;
+  for (const key of BATCH_OPTIONS) values[key] ??= batchDefaults[key];
 }
 
 function fail(source: string, field: string, expectation: string, value: unknown): never {

@@ -1,7 +1,7 @@
 import type { RecordedEvent } from '../events/types.ts';
 import { decideOnFailure, type ErrorCallbackOutcome, type FailureDecision } from './decide.ts';
 import { isPromiseLike } from './invoke.ts';
-import type { FailureContext, HandlerConfig } from './types.ts';
+import type { BatchFailureContext, FailureContext, HandlerConfig } from './types.ts';
 
 /**
  * Asks the handler's `error` callback what a failure means and turns the answer into a decision.
@@ -16,15 +16,25 @@ export async function routeFailure(
   return decideOnFailure(await askErrorCallback(config, error, event, failure), failure.handlerName);
 }
 
+/** {@link routeFailure} for a batch handler: `error(err, events, failure)` with `failure.events`. */
+export async function routeBatchFailure(
+  config: HandlerConfig,
+  error: unknown,
+  failure: BatchFailureContext,
+): Promise<FailureDecision> {
+  return decideOnFailure(await askErrorCallback(config, error, failure.events, failure), failure.handlerName);
+}
+
 async function askErrorCallback(
   config: HandlerConfig,
   error: unknown,
-  event: RecordedEvent,
-  failure: FailureContext,
+  subject: RecordedEvent | readonly RecordedEvent[],
+  failure: FailureContext | BatchFailureContext,
 ): Promise<ErrorCallbackOutcome> {
   if (config.error === undefined) return { kind: 'none', error };
   try {
-    const answer = config.error(error, event, failure);
+    // The config's `error` takes the event of a `handle` handler and the batch of a `handleBatch` one.
+    const answer = config.error(error, subject as RecordedEvent & readonly RecordedEvent[], failure as FailureContext & BatchFailureContext);
     return { kind: 'returned', value: isPromiseLike(answer) ? await answer : answer };
   } catch (thrown) {
     return { kind: 'threw', error: thrown };

@@ -1,5 +1,5 @@
 import type { Clock, TimerHandle } from '../clock.ts';
-import { HandlerTimeoutError } from '../errors.ts';
+import { HandlerConfigError, HandlerTimeoutError } from '../errors.ts';
 import type { RecordedEvent } from '../events/types.ts';
 import { handlerScope, type HandlerScope } from './scope.ts';
 import type { HandlerConfig, HandlerContext } from './types.ts';
@@ -15,7 +15,26 @@ export function invokeHandle(
   event: RecordedEvent,
   ctx: HandlerContext,
 ): unknown {
-  const result = handlerScope.run(scope, () => config.handle(event, ctx));
+  const { handle } = config;
+  if (handle === undefined) throw new HandlerConfigError(`handler "${config.name}" has no handle (it is a batch handler)`, 'handle');
+  return withTimeout(config, clock, ctx, handlerScope.run(scope, () => handle.call(config, event, ctx)));
+}
+
+/** Calls `handleBatch` like {@link invokeHandle} calls `handle`: in the handler's scope, with its `timeoutMs`. */
+export function invokeHandleBatch(
+  config: HandlerConfig,
+  scope: HandlerScope,
+  clock: Clock,
+  events: readonly RecordedEvent[],
+  ctx: HandlerContext,
+): unknown {
+  const { handleBatch } = config;
+  if (handleBatch === undefined) throw new HandlerConfigError(`handler "${config.name}" has no handleBatch`, 'handleBatch');
+  return withTimeout(config, clock, ctx, handlerScope.run(scope, () => handleBatch.call(config, events, ctx)));
+}
+
+/** `result`, failing with `HandlerTimeoutError` when it is a promise still pending after the handler's `timeoutMs`. */
+function withTimeout(config: HandlerConfig, clock: Clock, ctx: HandlerContext, result: unknown): unknown {
   if (config.timeoutMs === undefined || !isPromiseLike(result)) return result;
   const timeoutMs = config.timeoutMs;
   return new Promise((resolve, reject) => {

@@ -1,6 +1,6 @@
 import { fromPromise } from 'xstate';
 import type { Clock } from '../clock.ts';
-import { StoreError } from '../errors.ts';
+import { retrying } from '../store/retry.ts';
 import type { EventStore } from '../store/types.ts';
 import type { StartupResult } from './subscription-machine.ts';
 import { slotCountOf } from './define.ts';
@@ -49,15 +49,10 @@ function isStopAction(value: unknown): value is StopAction {
   return typeof value === 'object' && value !== null && (value as { action?: unknown }).action === 'stop';
 }
 
-async function retryWhileStoreFails<T>(work: () => Promise<T>, signal: AbortSignal, deps: StartupDeps): Promise<T> {
-  for (let failures = 0; ; failures++) {
-    try {
-      return await work();
-    } catch (error) {
-      if (signal.aborted || !(error instanceof StoreError)) throw error;
-      deps.onError(error);
-      await new Promise((resolve) => deps.clock.setTimeout(() => resolve(undefined), Math.min(100 * 2 ** failures, 5000)));
-      if (signal.aborted) throw error;
-    }
-  }
+/** Store failures during start-up are retried (the one retry helper) until they stop being transient or the run stops. */
+function retryWhileStoreFails<T>(work: () => Promise<T>, signal: AbortSignal, deps: StartupDeps): Promise<T> {
+  return retrying(work, { clock: deps.clock, baseMs: STARTUP_RETRY.baseMs, capMs: STARTUP_RETRY.capMs, signal, onRetry: (error) => deps.onError(error) });
 }
+
+/** Start-up store retries: 100 ms doubling to 5 s, jittered. */
+const STARTUP_RETRY = { baseMs: 100, capMs: 5000 } as const;

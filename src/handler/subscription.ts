@@ -1,11 +1,13 @@
 import { createActor, fromPromise } from 'xstate';
+import { HandlerStoppedError } from '../errors.ts';
 import type { RecordedEvent } from '../events/types.ts';
 import type { ChildExit } from '../supervisor/types.ts';
 import { isNormalStop } from './actions.ts';
-import { createConsumer, type Consumer, type LeaseSettings, type SlotOwnership } from '../cluster/consumer.ts';
 import type { NodeIdentity } from '../store/types.ts';
 import { slotCountOf } from './define.ts';
 import type { RunDeps } from './pump.ts';
+import { createSlotRunner, type SlotRunner } from './slot-runner.ts';
+import type { SlotAssigner, SlotAssignerFactory, SlotOwnership } from './slots.ts';
 import { startHandler } from './startup.ts';
 import { stateName, subscriptionMachine } from './subscription-machine.ts';
 import type { HandlingOutcome } from './worker.ts';
@@ -17,10 +19,11 @@ export interface SubscriptionDeps extends RunDeps {
   readonly drainTimeoutMs: number;
   /** This process among those running the handler. */
   readonly node: NodeIdentity;
-  readonly lease: LeaseSettings;
+  /** The ownership layer that tells this run which slots it holds. */
+  readonly slots: SlotAssignerFactory;
   /** The run ended on its own (never called after `stop()`). */
   onExit(exit: ChildExit): void;
-  /** The low-water mark moved (strong consistency waits on it). */
+  /** The handler's low-water mark moved (reported only while this run owns every slot; strong consistency waits on it). */
   onAdvance(position: number): void;
   /** A failure or store problem worth showing in `status().lastError`. */
   onError(error: unknown): void;
@@ -49,55 +52,75 @@ export interface Subscription {
 /** Creates (but does not start) one run of a handler. */
 export function createSubscription(deps: SubscriptionDeps): Subscription {
   const { config } = deps;
-  let pump: Consumer | undefined;
+  let runner: SlotRunner | undefined;
+  let assigner: SlotAssigner | undefined;
   let stopRequested = false;
   let drainTimeoutMs = deps.drainTimeoutMs;
   let state: HandlerState = 'starting';
   let reachedRunning = false;
 
+  /** Stops the run's work: no new slots, the pump drained (or halted), the slots released. */
+  async function finish(how: 'drain' | 'abort', timeoutMs: number): Promise<void> {
+    if (runner === undefined || assigner === undefined) return;
+    runner.freeze();
+    await assigner.quiesce();
+    await (how === 'drain' ? runner.drain(timeoutMs) : runner.abort(timeoutMs));
+    await assigner.leave();
+  }
+
+  function storeTrouble(error: unknown): void {
+    deps.onError(error);
+    if (deps.telemetry.hasListeners('store:warning')) {
+      deps.telemetry.emit('store:warning', {
+        app: deps.appName,
+        message: `handler "${config.name}": ${error instanceof Error ? error.message : String(error)}; retrying`,
+        detail: { handlerName: config.name, error },
+      });
+    }
+  }
+
+  function startReading(output: StartupOutput): void {
+    const slotCount = slotCountOf(config);
+    const started = createSlotRunner({
+      config: { ...config, state: output.state },
+      store: deps.store,
+      clock: deps.clock,
+      telemetry: deps.telemetry,
+      appName: deps.appName,
+      scope: deps.scope,
+      settings: deps.settings,
+      nodeId: deps.node.id,
+      slotCount,
+      startPosition: output.cursor.position,
+      onAdvance: deps.onAdvance,
+      signals: {
+        caughtUp: () => actor.send({ type: 'CAUGHT_UP' }),
+        behind: () => actor.send({ type: 'BEHIND' }),
+        stopRequested: (reason) => actor.send({ type: 'FAIL', reason }),
+        storeTrouble,
+        failure: deps.onError,
+        leaseLost: (error) => assigner?.lost(error),
+      },
+    });
+    runner = started;
+    assigner = deps.slots({
+      config,
+      slotCount,
+      holder: started,
+      signals: { standby: () => actor.send({ type: 'STANDBY' }), storeTrouble, failure: deps.onError },
+    });
+    assigner.start();
+  }
+
   const actor = createActor(
     subscriptionMachine.provide({
       actors: {
         startup: startHandler(deps),
-        drain: fromPumpWork(() => pump?.drain(drainTimeoutMs)),
-        abort: fromPumpWork(() => pump?.abort(deps.drainTimeoutMs)),
+        drain: fromPumpWork(() => finish('drain', drainTimeoutMs)),
+        abort: fromPumpWork(() => finish('abort', deps.drainTimeoutMs)),
       },
       actions: {
-        startReading: ({ event }) => {
-          const output = (event as unknown as { output: { cursor: { position: number; acked: readonly number[] }; state: unknown } }).output;
-          pump = createConsumer({
-            config: { ...config, state: output.state },
-            store: deps.store,
-            clock: deps.clock,
-            telemetry: deps.telemetry,
-            appName: deps.appName,
-            scope: deps.scope,
-            settings: deps.settings,
-            node: deps.node,
-            lease: deps.lease,
-            slotCount: slotCountOf(config),
-            startPosition: output.cursor.position,
-            signals: {
-              caughtUp: () => actor.send({ type: 'CAUGHT_UP' }),
-              behind: () => actor.send({ type: 'BEHIND' }),
-              standby: () => actor.send({ type: 'STANDBY' }),
-              stopRequested: (reason) => actor.send({ type: 'FAIL', reason }),
-              advanced: deps.onAdvance,
-              storeTrouble: (error) => {
-                deps.onError(error);
-                if (deps.telemetry.hasListeners('store:warning')) {
-                  deps.telemetry.emit('store:warning', {
-                    app: deps.appName,
-                    message: `handler "${config.name}": ${error instanceof Error ? error.message : String(error)}; retrying`,
-                    detail: { handlerName: config.name, error },
-                  });
-                }
-              },
-              failure: deps.onError,
-            },
-          });
-          pump.start();
-        },
+        startReading: ({ event }) => startReading((event as unknown as { output: StartupOutput }).output),
       },
     }),
   );
@@ -140,7 +163,7 @@ export function createSubscription(deps: SubscriptionDeps): Subscription {
             const { reason } = snapshot.context;
             // afterStart returned stop('normal'), or the app stopped it while starting: it started and ended cleanly.
             if (stopRequested || isNormalStop(reason)) resolve();
-            else reject(reason ?? new Error(`handler "${config.name}" stopped during start-up`));
+            else reject(reason ?? new HandlerStoppedError(config.name));
           }
         });
         actor.start();
@@ -153,23 +176,29 @@ export function createSubscription(deps: SubscriptionDeps): Subscription {
       await settled;
     },
     async replay(event) {
-      if (pump === undefined || !actor.getSnapshot().matches('running')) return 'halted';
-      return pump.replay(event);
+      if (runner === undefined || !actor.getSnapshot().matches('running')) return 'halted';
+      return runner.replay(event);
     },
     get state() {
       return state;
     },
     get position() {
-      return pump?.position;
+      return runner?.position;
     },
     get localPosition() {
-      return pump !== undefined && pump.ownsAll ? pump.position : undefined;
+      return runner !== undefined && runner.ownsAll ? runner.position : undefined;
     },
-    ownership: () => pump?.ownership(),
+    ownership: () => assigner?.ownership(),
     get head() {
-      return pump?.head;
+      return runner?.head;
     },
   };
+}
+
+/** What start-up hands to reading: the loaded cursor and the state `afterStart` left. */
+interface StartupOutput {
+  readonly cursor: { readonly position: number; readonly acked: readonly number[] };
+  readonly state: unknown;
 }
 
 function fromPumpWork(work: () => Promise<void> | undefined) {

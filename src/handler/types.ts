@@ -1,6 +1,6 @@
 import type { TransactionSql } from 'postgres';
 import type { RecordedEvent } from '../events/types.ts';
-import type { RestartType } from '../supervisor/types.ts';
+import type { RestartType } from '../supervisor/restart-type.ts';
 
 /** Where a handler's cursor starts the first time it is created: `'origin'`, `'current'`, or "after event N". */
 export type StartFrom = 'origin' | 'current' | number;
@@ -46,6 +46,12 @@ export interface FailureContext<S = unknown> {
   readonly event: RecordedEvent;
 }
 
+/** Details of a batch handler's failure, passed to its `error`: the failed batch in `events` (`event`: its first). */
+export interface BatchFailureContext<S = unknown> extends FailureContext<S> {
+  /** The batch `handleBatch` failed on, in order. */
+  readonly events: readonly RecordedEvent[];
+}
+
 /** What `error` returns: built with {@link retry}, {@link skip} or {@link stop}. */
 export type ErrorAction =
   | { readonly action: 'retry'; readonly delayMs: number; readonly context: Record<string, unknown> }
@@ -58,8 +64,8 @@ export type StopAction = Extract<ErrorAction, { action: 'stop' }>;
 /** What `handle` may return: `{ state }` replaces the worker's state; anything else is ignored. */
 export type HandleResult<S> = { state: S } | void | undefined | unknown;
 
-/** Handler options, as given to {@link defineHandler}. */
-export interface HandlerOptions<S = unknown> {
+/** The options every handler takes, whether it handles one event per call or a batch. */
+export interface HandlerOptionsBase<S = unknown> {
   /** Unique per app; keys the persisted cursor. Never rename once deployed. */
   name: string;
   /** @default 'origin' */
@@ -90,11 +96,37 @@ export interface HandlerOptions<S = unknown> {
   afterStart?: (ctx: StartContext<S>) => { state: S } | StopAction | void | Promise<{ state: S } | StopAction | void>;
   /** Before `app.reset` moves the cursor back. */
   beforeReset?: () => void | Promise<void>;
+}
+
+/** Options of a handler that handles one event per call (`handle`). */
+export interface EventHandlerOptions<S = unknown> extends HandlerOptionsBase<S> {
   /** Handles one event. Return `{ state: next }` to change the worker's state. */
   handle: (event: RecordedEvent, ctx: HandlerContext<S>) => unknown;
   /** Decides what a failure means. Default: `stop(error)`. */
   error?: (error: unknown, event: RecordedEvent, failure: FailureContext<S>) => ErrorAction | Promise<ErrorAction>;
+  handleBatch?: never;
+  batchSize?: never;
+  batchTimeoutMs?: never;
 }
+
+/** Options of a batch handler (`handleBatch`): see docs/handlers.md, "Batch handlers". */
+export interface BatchHandlerOptions<S = unknown> extends HandlerOptionsBase<S> {
+  /**
+   * Handles consecutive events of one worker, in order (with `partitionBy`: each key in order). When it resolves,
+   * every event of the batch is acknowledged. Return `{ state: next }` to change the worker's state.
+   */
+  handleBatch: (events: readonly RecordedEvent[], ctx: HandlerContext<S>) => unknown;
+  /** Most events per `handleBatch` call: an integer ≥ 1. @default 100 */
+  batchSize?: number | undefined;
+  /** While live, wait up to this long for a batch to fill (0: a batch is whatever arrived). @default 0 */
+  batchTimeoutMs?: number | undefined;
+  /** Decides what a failed batch means: `retry` (the same batch), `skip()` (one dead letter per event) or `stop`. Default: `stop(error)`. */
+  error?: (error: unknown, events: readonly RecordedEvent[], failure: BatchFailureContext<S>) => ErrorAction | Promise<ErrorAction>;
+  handle?: never;
+}
+
+/** Handler options, as given to {@link defineHandler}: `handle` (one event per call) or `handleBatch`. */
+export type HandlerOptions<S = unknown> = EventHandlerOptions<S> | BatchHandlerOptions<S>;
 
 /**
  * A validated handler configuration with defaults applied. Callbacks are declared as methods so that a
@@ -115,8 +147,18 @@ export interface HandlerConfig<S = unknown> {
   init?(config: HandlerConfig<S>): HandlerConfig<S> | Promise<HandlerConfig<S>>;
   afterStart?(ctx: StartContext<S>): { state: S } | StopAction | void | Promise<{ state: S } | StopAction | void>;
   beforeReset?(): void | Promise<void>;
-  handle(event: RecordedEvent, ctx: HandlerContext<S>): unknown;
-  error?(error: unknown, event: RecordedEvent, failure: FailureContext<S>): ErrorAction | Promise<ErrorAction>;
+  /** Set for a handler of one event per call. */
+  handle?(event: RecordedEvent, ctx: HandlerContext<S>): unknown;
+  /** Set for a batch handler (then `batchSize` and `batchTimeoutMs` are set too). */
+  handleBatch?(events: readonly RecordedEvent[], ctx: HandlerContext<S>): unknown;
+  readonly batchSize?: number | undefined;
+  readonly batchTimeoutMs?: number | undefined;
+  /** Called as `(error, event, failure)` for `handle`, `(error, events, batchFailure)` for `handleBatch`. */
+  error?(
+    error: unknown,
+    subject: RecordedEvent & readonly RecordedEvent[],
+    failure: FailureContext<S> & BatchFailureContext<S>,
+  ): ErrorAction | Promise<ErrorAction>;
 }
 
 /** A handler made by {@link defineHandler}: pass it to `app.start` or `supervisor({ children })`. */

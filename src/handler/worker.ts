@@ -1,7 +1,8 @@
 import type { Clock, TimerHandle } from '../clock.ts';
-import type { EventStore, StoreTransaction } from '../store/types.ts';
+import type { EventStore } from '../store/types.ts';
 import type { Telemetry } from '../telemetry/emitter.ts';
 import { directRun, handleEvent, type Delivery, type EventResult, type HandleEnv, type RetryState } from './handle-event.ts';
+import type { Checkpoint } from './checkpoint.ts';
 import { invokeHandle } from './invoke.ts';
 import { batchSavepoints } from './savepoints.ts';
 import type { HandlerScope } from './scope.ts';
@@ -20,13 +21,10 @@ export interface WorkerHost {
   readonly clock: Clock;
   readonly telemetry: Telemetry;
   readonly store: EventStore;
-  /** Plain handlers: the event is handled (or skipped); count it towards the cursor. */
-  acknowledge(eventNumber: number): void;
-  /**
-   * Transactional handlers: runs `work` in one store transaction that also saves the cursor with the events
-   * `work` returns as acknowledged; they count only once it committed.
-   */
-  commitInTransaction(work: (tx: StoreTransaction) => Promise<number[]>): Promise<void>;
+  /** Where handled (or skipped) events are reported: the only way a worker moves the cursor. */
+  readonly checkpoint: Checkpoint;
+  /** Whether the run is live (caught up), which decides whether a batch waits to fill. */
+  live(): boolean;
   /** `error()` decided to stop the handler, or the store failed under a transactional batch. */
   stopHandler(reason: unknown): void;
   /** Remembers the latest failure for `status().lastError`. */
@@ -75,7 +73,7 @@ export function createWorker(index: number, host: WorkerHost): Worker {
   async function run(): Promise<void> {
     running = true;
     try {
-      if (config.transactional) await runTransactional();
+      if (host.checkpoint.transactional) await runTransactional();
       else await runPlain();
     } catch (error) {
       // A store failure while recording a dead letter or committing: the handler cannot go on safely.
@@ -99,7 +97,7 @@ export function createWorker(index: number, host: WorkerHost): Worker {
       let result = handleEvent(queue[head] as Delivery, env, retryState);
       if (result instanceof Promise) result = await result;
       if (result.kind === 'handled' || result.kind === 'skipped') {
-        host.acknowledge((queue[head] as Delivery).event.eventNumber);
+        host.checkpoint.acknowledge((queue[head] as Delivery).event.eventNumber);
         advance(1);
       } else if (!(await settle(result))) return;
     }
@@ -109,7 +107,7 @@ export function createWorker(index: number, host: WorkerHost): Worker {
     while (head < queue.length && !halted) {
       let outcome: EventResult | undefined;
       let handled = 0;
-      await host.commitInTransaction(async (tx) => {
+      await host.checkpoint.commit(async (tx) => {
         // Savepoints only for events that use `ctx.sql` (see savepoints.ts); closed before the transaction's own writes.
         const savepoints = batchSavepoints(tx);
         const txEnv: HandleEnv = {

@@ -1,10 +1,10 @@
 import type { HandlerDefinition, HandlerOverrides } from '../handler/types.ts';
+import type { RestartType } from './restart-type.ts';
 
 /** Which children restart when one exits abnormally. */
 export type RestartStrategy = 'one_for_one' | 'one_for_all' | 'rest_for_one';
 
-/** `'permanent'`: always restarted; `'transient'`: only after an abnormal exit; `'temporary'`: never. */
-export type RestartType = 'permanent' | 'transient' | 'temporary';
+export type { RestartType } from './restart-type.ts';
 
 /** Options of a supervisor (and of `app.start`'s root supervisor). */
 export interface SupervisorOptions {

@@ -22,6 +22,32 @@ export interface HandleExceptionPayload extends HandleStopPayload {
   readonly action: 'retry' | 'skip' | 'stop';
 }
 
+/** Why a batch was handed to `handleBatch`: it reached `batchSize`, `batchTimeoutMs` passed, or it was what there was. */
+export type BatchFlushReason = 'size' | 'timeout' | 'immediate';
+
+/** Payload of `batch:start`. */
+export interface BatchStartPayload {
+  readonly app: string;
+  readonly handlerName: string;
+  readonly workerIndex: number;
+  /** The batch, in order. */
+  readonly events: readonly RecordedEvent[];
+  readonly state: unknown;
+}
+
+/** Payload of `batch:stop`. */
+export interface BatchStopPayload extends BatchStartPayload {
+  readonly durationMs: number;
+  readonly flushReason: BatchFlushReason;
+}
+
+/** Payload of `batch:exception`. */
+export interface BatchExceptionPayload extends BatchStopPayload {
+  readonly error: unknown;
+  readonly attempt: number;
+  readonly action: 'retry' | 'skip' | 'stop';
+}
+
 /** Payload of `handler:state`. */
 export interface HandlerStatePayload {
   readonly app: string;
@@ -74,11 +100,25 @@ export interface SlotsPayload {
   readonly reason?: string | undefined;
 }
 
+/** Payload of `telemetry:listener_error`: a listener of `event` (an `app.on` listener or a channel subscriber) threw. */
+export interface ListenerErrorPayload {
+  readonly app: string;
+  /** The event whose listener threw. */
+  readonly event: TelemetryEventName;
+  readonly error: unknown;
+}
+
 /** Every telemetry event herald emits, by `app.on` name. The `diagnostics_channel` name is `herald:<name>`. */
 export interface TelemetryEvents {
   'handle:start': HandleStartPayload;
   'handle:stop': HandleStopPayload;
   'handle:exception': HandleExceptionPayload;
+  /** A batch handler's `handleBatch` is called. */
+  'batch:start': BatchStartPayload;
+  /** `handleBatch` resolved: every event of the batch is acknowledged (a transactional batch: once it commits). */
+  'batch:stop': BatchStopPayload;
+  /** `handleBatch` failed and `error` decided. */
+  'batch:exception': BatchExceptionPayload;
   'handler:state': HandlerStatePayload;
   'supervisor:restart': SupervisorRestartPayload;
   'supervisor:giveup': SupervisorGiveUpPayload;
@@ -92,6 +132,8 @@ export interface TelemetryEvents {
   'slots:takeover': SlotsPayload;
   /** This node stopped handling slots it no longer holds (its lease lapsed, or the handler was reset elsewhere). */
   'slots:lost': SlotsPayload;
+  /** A telemetry listener threw; the runtime went on (a listener of this event that throws is not reported). */
+  'telemetry:listener_error': ListenerErrorPayload;
 }
 
 /** A telemetry event name. */

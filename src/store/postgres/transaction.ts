@@ -3,6 +3,7 @@ import type { Sql, TransactionSql } from 'postgres';
 import type { StoreTransaction } from '../types.ts';
 import type { Cursors } from './cursors.ts';
 import type { DeadLetters } from './dead-letters.ts';
+import { StoreError } from '../../errors.ts';
 import { storeFailure } from './failure.ts';
 import type { Slots } from './slots.ts';
 
@@ -38,7 +39,7 @@ export async function runTransaction<T>(
     if (failed !== undefined && failed.error === error) throw error;
     throw storeFailure('transaction', error);
   }
-  if (outcome === undefined) throw new Error('transaction ended without running its work');
+  if (outcome === undefined) throw new StoreError('transaction ended without running its work');
   return outcome.value;
 }
 
@@ -50,7 +51,7 @@ function storeTransaction(tx: TransactionSql, { cursors, deadLetters, slots }: T
       await tx.savepoint(async (inner) => {
         outcome = { value: await work(inner) };
       });
-      if (outcome === undefined) throw new Error('savepoint ended without running its work');
+      if (outcome === undefined) throw new StoreError('savepoint ended without running its work');
       return outcome.value;
     },
     saveCursor: (handlerName, state) => cursors.save(tx, handlerName, state),

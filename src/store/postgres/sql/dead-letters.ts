@@ -1,5 +1,6 @@
 /** Queries of the `dead_letters` table. */
 import type { ISql } from 'postgres';
+import { StoreError } from '../../../errors.ts';
 
 /** A `dead_letters` row as read. */
 export interface DeadLetterRow {
@@ -22,7 +23,7 @@ export async function insertDeadLetter(
     insert into ${db(schema)}.dead_letters (id, handler_name, event, error_message, error_stack, attempts)
     values (${args.id}::text, ${args.handlerName}::text, ${args.event}::text::jsonb, ${args.message}::text, ${args.stack}::text, ${args.attempts}::integer)
     returning *`;
-  if (row === undefined) throw new Error('insert returned no row');
+  if (row === undefined) throw new StoreError('insert returned no row');
   return row;
 }
 

@@ -33,7 +33,7 @@ export async function appendEvents(db: ISql, schema: string, args: AppendArgs): 
     select outcome, version, batch_id, to_jsonb(duplicates) as duplicates, created_at
     from ${db(schema)}.append_events(${args.streamId}::text, ${args.expected}::text, ${args.expectedVersion}::bigint,
                                      ${args.events}::text::jsonb, ${args.notifyChannel}::text)`;
-  if (row === undefined) throw new Error('append_events returned no row');
+  if (row === undefined) throw new StoreError('append_events returned no row');
   return row;
 }
 
@@ -53,7 +53,7 @@ export async function appendNumbered(
   const [row] = await db<NumberedAppendRow[]>`
     call ${db(schema)}.append_numbered(${args.streamId}::text, ${args.expected}::text, ${args.expectedVersion}::bigint,
                                        ${args.events}::text::jsonb, ${max}::integer, ${channel}::text)`;
-  if (row === undefined) throw new Error('append_numbered returned no row');
+  if (row === undefined) throw new StoreError('append_numbered returned no row');
   return row;
 }
 
@@ -69,7 +69,7 @@ export async function sequenceBatches(db: ISql, schema: string, max: number, wan
   const [row] = await db<SequenceRow[]>`
     select numbered, to_jsonb(wanted_ids) as ids, to_jsonb(wanted_numbers) as numbers
     from ${db(schema)}.sequence_batches(${max}::integer, ${`{${wanted.join(',')}}`}::bigint[], ${channel}::text)`;
-  if (row === undefined) throw new Error('sequence_batches returned no row');
+  if (row === undefined) throw new StoreError('sequence_batches returned no row');
   return row;
 }
 
@@ -157,7 +157,7 @@ export async function readHead(db: ISql, schema: string): Promise<{ head: Int8; 
   const [row] = await db<{ head: Int8; pending: boolean }[]>`
     select last_number as head, exists (select 1 from ${s}.batches where last_number is null) as pending
     from ${s}.sequencer`;
-  if (row === undefined) throw new Error('the sequencer row is missing');
+  if (row === undefined) throw new StoreError('the sequencer row is missing');
   return row;
 }
 

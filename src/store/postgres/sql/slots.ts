@@ -7,6 +7,7 @@
 import type { ISql } from 'postgres';
 import type { NodeIdentity, SlotCursor } from '../../types.ts';
 import type { Int8 } from './events.ts';
+import { StoreError } from '../../../errors.ts';
 
 /** `{1,2}`: a PostgreSQL array literal for an `int[]`/`bigint[]` parameter. */
 const slotArray = (numbers: readonly number[]): string => `{${numbers.join(',')}}`;
@@ -69,7 +70,7 @@ export async function heartbeat(db: ISql, schema: string, name: string, node: No
       (select coalesce(jsonb_agg(jsonb_build_array(slot, owner)), '[]') from ${s}.handler_slots
         where handler_name = ${name}::text and owner <> ${node.id}::text and lease_until > now()) as held,
       (select coalesce(jsonb_agg(slot), '[]') from renewed) as renewed`;
-  if (row === undefined) throw new Error('heartbeat returned no row');
+  if (row === undefined) throw new StoreError('heartbeat returned no row');
   return row;
 }
 
