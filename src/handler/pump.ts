@@ -1,15 +1,16 @@
 import type { Clock, TimerHandle } from '../clock.ts';
 import type { RecordedEvent } from '../events/types.ts';
+import type { Upcasting } from '../events/upcast.ts';
 import { LeaseLostError } from '../errors.ts';
 import type { EventStore, ReadResult, SlotClaim, SlotCursor } from '../store/types.ts';
 import type { Telemetry } from '../telemetry/emitter.ts';
 import { createCursorFlusher } from './cursor-flusher.ts';
-import { slotForKey, workerForKey } from './partition.ts';
+import { placeDelivery, prepareDelivery, readTypesOf } from './routing.ts';
 import type { HandlerScope } from './scope.ts';
 import { createSlotTracks } from './slot-tracks.ts';
 import { createTransactionalCommit } from './transactional-commit.ts';
 import type { HandlerConfig, HandlerContext } from './types.ts';
-import { createWorker, type Delivery, type HandlingOutcome, type Worker } from './worker.ts';
+import { createWorker, type HandlingOutcome, type Worker } from './worker.ts';
 
 /** A read's page, or the error it failed with (a read issued ahead must never reject unobserved). */
 type SettledRead = { readonly page: ReadResult } | { readonly error: unknown };
@@ -53,6 +54,8 @@ export interface RunDeps {
   readonly appName: string;
   readonly scope: HandlerScope;
   readonly settings: SubscriptionSettings;
+  /** The app's upcasters, applied to every delivery before routing (see routing.ts). */
+  readonly upcasting?: Upcasting | undefined;
 }
 
 /** Everything a pump needs. */
@@ -93,6 +96,8 @@ export function createPump(deps: PumpDeps): Pump {
   const { config, store, clock, settings, signals, slotCount } = deps;
   const tracks = createSlotTracks(deps.claims, deps.fallbackPosition);
   const streamId = config.subscribeTo === '$all' ? undefined : config.subscribeTo;
+  /** A handler with `on` reads only its types (the cursor still moves over the others: readThrough). */
+  const types = readTypesOf(config, deps.upcasting);
   const routingContext: HandlerContext = {
     handlerName: config.name, state: config.state, workerIndex: 0, partition: undefined, app: deps.appName,
   };
@@ -188,28 +193,11 @@ export function createPump(deps: PumpDeps): Pump {
     });
   }
 
-  function route(event: RecordedEvent): void {
-    const workerCount = workers.length;
-    let delivery: Delivery;
-    let index: number;
-    let slot = 0;
-    if (config.partitionBy === undefined) {
-      delivery = { event, partition: undefined };
-      index = workerCount === 1 ? 0 : roundRobin % workerCount;
-    } else {
-      try {
-        const partition = config.partitionBy(event, routingContext);
-        delivery = { event, partition };
-        index = workerCount === 1 ? 0 : workerForKey(partition, workerCount);
-        if (slotCount > 1) slot = slotForKey(partition, slotCount);
-      } catch (routingError) {
-        // A key is needed to pick a slot; every process picks the same one by the event's number.
-        delivery = { event, partition: undefined, routingError };
-        index = event.eventNumber % workerCount;
-        slot = event.eventNumber % slotCount;
-      }
-    }
-    if (!tracks.admit(slot, event.eventNumber)) return;
+  function route(stored: RecordedEvent): void {
+    // Upcasting and partitionBy (see routing.ts); a failure of either travels with the delivery to `error`.
+    const delivery = prepareDelivery(stored, config, deps.upcasting, routingContext);
+    const { index, slot } = placeDelivery(delivery, config.partitionBy !== undefined, workers.length, slotCount, roundRobin);
+    if (!tracks.admit(slot, stored.eventNumber)) return;
     if (config.partitionBy === undefined) roundRobin++;
     (workers[index] as Worker).push(delivery);
   }
@@ -218,7 +206,7 @@ export function createPump(deps: PumpDeps): Pump {
   let ahead: { readonly after: number; readonly page: Promise<SettledRead> } | undefined;
 
   function issueRead(after: number): Promise<SettledRead> {
-    return store.read({ after, limit: settings.batchSize, streamId }).then(
+    return store.read({ after, limit: settings.batchSize, streamId, types }).then(
       (page) => ({ page }),
       (error: unknown) => ({ error }),
     );
@@ -234,7 +222,7 @@ export function createPump(deps: PumpDeps): Pump {
     const page = ahead !== undefined && ahead.after === readPosition ? ahead.page : issueRead(readPosition);
     ahead = undefined;
     const room = tracks.pending + settings.batchSize <= settings.readAhead;
-    if (catchingUp && streamId === undefined && room && !stopping) {
+    if (catchingUp && streamId === undefined && types === undefined && room && !stopping) {
       const after = readPosition + settings.batchSize;
       ahead = { after, page: issueRead(after) };
     }
@@ -340,7 +328,7 @@ export function createPump(deps: PumpDeps): Pump {
       await saveFinalCursor();
     },
     replay(event) {
-      return (workers[0] as Worker).handleOnce({ event, partition: undefined });
+      return (workers[0] as Worker).handleOnce(prepareDelivery(event, config, deps.upcasting, routingContext));
     },
     current: () => tracks.current(),
     owned: tracks.owned,

@@ -72,6 +72,7 @@ export function createSubscription(deps: SubscriptionDeps): Subscription {
             appName: deps.appName,
             scope: deps.scope,
             settings: deps.settings,
+            upcasting: deps.upcasting,
             node: deps.node,
             lease: deps.lease,
             slotCount: slotCountOf(config),

@@ -1,4 +1,5 @@
 import type { TransactionSql } from 'postgres';
+import type { AnyEvents, EventCatalog, EventShapes, TypedEvent } from '../events/define-events.ts';
 import type { RecordedEvent } from '../events/types.ts';
 import type { RestartType } from '../supervisor/types.ts';
 
@@ -90,11 +91,45 @@ export interface HandlerOptions<S = unknown> {
   afterStart?: (ctx: StartContext<S>) => { state: S } | StopAction | void | Promise<{ state: S } | StopAction | void>;
   /** Before `app.reset` moves the cursor back. */
   beforeReset?: () => void | Promise<void>;
-  /** Handles one event. Return `{ state: next }` to change the worker's state. */
+  /** Handles one event. Return `{ state: next }` to change the worker's state. Exclusive with `on`. */
   handle: (event: RecordedEvent, ctx: HandlerContext<S>) => unknown;
+  /** The event catalog from `defineEvents` that types `on` (and whose types `on` keys must be). */
+  events?: EventCatalog<EventShapes> | undefined;
+  /** Not with `handle`: see {@link OnHandlerOptions}. */
+  on?: undefined;
   /** Decides what a failure means. Default: `stop(error)`. */
   error?: (error: unknown, event: RecordedEvent, failure: FailureContext<S>) => ErrorAction | Promise<ErrorAction>;
 }
+
+/**
+ * The functions of a handler's `on`, one per event type: each receives the event with `type` and `data`
+ * narrowed to that type (typed by the handler's `events`; without `events`, any type with `unknown` data).
+ */
+export type OnHandlers<E extends EventShapes, S = unknown> = string extends keyof E
+  ? { readonly [type: string]: ((event: RecordedEvent, ctx: HandlerContext<S>) => unknown) | undefined }
+  : { readonly [K in keyof E & string]?: (event: TypedEvent<E, K>, ctx: HandlerContext<S>) => unknown };
+
+/**
+ * Options of a handler that handles events by type (`on`) instead of `handle`: it receives only events of those
+ * types (after upcasting), read with a type filter; every other option works as with `handle`.
+ */
+export type OnHandlerOptions<E extends EventShapes = AnyEvents, S = unknown> = Omit<HandlerOptions<S>, 'handle' | 'on' | 'events'> & {
+  /** The event catalog from `defineEvents`: types `on` and names the types it may list. */
+  events?: EventCatalog<E> | undefined;
+  /** One function per event type; return `{ state: next }` to change the worker's state. */
+  on: OnHandlers<E, S>;
+  /** Not with `on`. */
+  handle?: undefined;
+};
+
+/**
+ * A handler's `on` as the runtime sees it. Its functions are typed as methods (bivariant in `ctx`), as the other
+ * callbacks of a config are, so that a handler of a specific state type stands where one of `unknown` state does.
+ */
+export type OnMap<S = unknown> = { readonly [type: string]: OnFunction<S> | undefined };
+
+/** One function of an {@link OnMap}. */
+export type OnFunction<S = unknown> = { handle(event: RecordedEvent, ctx: HandlerContext<S>): unknown }['handle'];
 
 /**
  * A validated handler configuration with defaults applied. Callbacks are declared as methods so that a
@@ -115,7 +150,12 @@ export interface HandlerConfig<S = unknown> {
   init?(config: HandlerConfig<S>): HandlerConfig<S> | Promise<HandlerConfig<S>>;
   afterStart?(ctx: StartContext<S>): { state: S } | StopAction | void | Promise<{ state: S } | StopAction | void>;
   beforeReset?(): void | Promise<void>;
+  /** With `on`, a function that calls `on[event.type]` (the runtime always calls `handle`). */
   handle(event: RecordedEvent, ctx: HandlerContext<S>): unknown;
+  /** The handler's event catalog, if given. */
+  readonly events?: EventCatalog<EventShapes> | undefined;
+  /** The handler's `on`, if it has one: it then reads only these types (and those with an upcaster). */
+  readonly on?: OnMap<S> | undefined;
   error?(error: unknown, event: RecordedEvent, failure: FailureContext<S>): ErrorAction | Promise<ErrorAction>;
 }
 
