@@ -2,7 +2,7 @@
 import { describeValue } from '../describe.ts';
 import { checkEventCatalog } from '../events/define-events.ts';
 import type { TypedDispatch } from '../events/check-typed.ts';
-import { createUpcasting, type Upcasting } from '../events/upcast.ts';
+import { createUpcasting, type Upcasters, type Upcasting } from '../events/upcast.ts';
 import { HandlerConfigError } from '../errors.ts';
 
 /** Names of the options this module validates. */
@@ -33,5 +33,5 @@ export function resolveTypedOptions(options: { events?: unknown; strictEvents?: 
       'strictEvents',
     );
   }
-  return { typed: { catalog, strict }, upcasting: createUpcasting(options.upcasters) };
+  return { typed: { catalog, strict }, upcasting: createUpcasting(options.upcasters as Upcasters | undefined) };
 }

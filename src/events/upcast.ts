@@ -45,7 +45,7 @@ export interface Upcasting {
  * @example
  * const upcasting = createUpcasting({ OrderCreated: (event) => ({ ...event, type: 'OrderPlaced' }) });
  */
-export function createUpcasting(upcasters: unknown): Upcasting | undefined {
+export function createUpcasting(upcasters: Upcasters | undefined): Upcasting | undefined {
   if (upcasters === undefined) return undefined;
   if (typeof upcasters !== 'object' || upcasters === null || Array.isArray(upcasters)) {
     throw new HandlerConfigError(`upcasters must be an object mapping event types to functions, got ${describeValue(upcasters)}`, 'upcasters');
