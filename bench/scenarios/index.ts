@@ -7,5 +7,6 @@ import { memory } from './memory.ts';
 import { partitions } from './partitions.ts';
 import { queues } from './queues.ts';
 import { strong } from './strong.ts';
+import { typeFilter } from './type-filter.ts';
 
-export const scenarios: readonly Scenario[] = [catchUp, append, liveLatency, strong, partitions, queues, memory];
+export const scenarios: readonly Scenario[] = [catchUp, append, liveLatency, strong, partitions, queues, memory, typeFilter];

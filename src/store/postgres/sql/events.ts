@@ -109,11 +109,13 @@ export async function readEvents(
 ): Promise<ReadPage> {
   const s = db(schema);
   // With a type filter a batch may hold no wanted event, so batches are not limited: the outer LIMIT stops the
-  // walk (a nested loop over batches in number order) once the page is full. Each batch's events of the wanted
-  // types come from the index events_stream_type_version (stream_id, type, stream_version), migration 4, so
-  // events of other types are passed over in the index without reading their rows.
+  // walk (a nested loop over batches in number order, then an incremental sort) once the page is full. Each
+  // batch is probed once per wanted type in the index events_stream_type_version (stream_id, type, stream_version),
+  // migration 4, so events of other types are passed over without reading their rows. (With `type = any(...)`
+  // instead of one probe per type, the planner prefers the primary key and reads every row to filter it.)
   const batchLimit = types === undefined ? db`limit ${limit}::integer` : db``;
-  const typeFilter = types === undefined ? db`` : db`and e.type = any(${db.array([...types])}::text[])`;
+  const typeJoin = types === undefined ? db`` : db`cross join lateral unnest(${db.array([...types])}::text[]) as t(type)`;
+  const typeFilter = types === undefined ? db`` : db`and e.type = t.type`;
   const batches =
     streamId === undefined
       ? db`select * from ${s}.batches where last_number > ${after}::bigint order by last_number ${batchLimit}`
@@ -128,6 +130,7 @@ export async function readEvents(
                               e.event_id, e.stream_id, e.stream_version, e.type, e.data, e.metadata,
                               floor(extract(epoch from e.created_at) * 1000)::bigint)
       from (${batches}) b
+      ${typeJoin}
       cross join lateral (
         select * from ${s}.events e
         where e.stream_id = b.stream_id
