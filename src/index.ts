@@ -37,6 +37,13 @@ export { defineEvents } from './events/define-events.ts';
 export type { AnyEvents, DispatchEvent, EventCatalog, EventShape, EventShapes, EventValidators, TypedEvent } from './events/define-events.ts';
 /** Upcaster types: `createApp({ upcasters })`. */
 export type { UpcastEvent, Upcaster, Upcasters } from './events/upcast.ts';
+/**
+ * Every state `app.status()` reports, in lifecycle order (`HandlerState` is their union).
+ * @example
+ * const running = app.status().filter((h) => h.state === 'live' || h.state === 'catching_up');
+ */
+export { handlerStates } from './handler/handler-state.ts';
+export type { HandlerState } from './handler/handler-state.ts';
 /** Slot ownership as `status()` shows it. */
 export type { SlotOwnership } from './cluster/consumer.ts';
 
@@ -93,6 +100,7 @@ export type { ChildSpec, RestartStrategy, RestartType, SupervisorOptions, Superv
  * const app = createApp({ store: inMemoryStore() });
  */
 export { inMemoryStore } from './store/memory.ts';
+export type { InMemoryStoreOptions } from './store/memory.ts';
 /**
  * The PostgreSQL store: gap-safe log, batched cursors, LISTEN/NOTIFY wake-ups, outbox and inbox, transactions.
  * @example
@@ -156,6 +164,7 @@ export type { Clock, ManualClock } from './clock.ts';
  * diagnosticsChannel.subscribe(telemetryChannel('handle:exception').name, (payload) => log(payload));
  */
 export { telemetryChannel } from './telemetry/emitter.ts';
+export type { TelemetryListener } from './telemetry/emitter.ts';
 /** Telemetry payload types, by event name. */
 export type {
   HandleExceptionPayload,

@@ -1,18 +1,21 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, it } from 'node:test';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 
 /** Runs an example as its own process, the way a reader would (`node --import tsx examples/x.ts`). */
-function runExample(file: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
+function runExample(file: string, args: readonly string[] = [], env: NodeJS.ProcessEnv = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
     execFile(
       process.execPath,
-      ['--import', 'tsx', `examples/${file}`],
+      ['--import', 'tsx', `examples/${file}`, ...args],
       // The bound only keeps a hung example from hanging the suite; no test asserts a duration.
-      { cwd: root, timeout: 60_000, env: { ...process.env, NODE_OPTIONS: '' } },
+      { cwd: root, timeout: 60_000, env: { ...process.env, NODE_OPTIONS: '', ...env } },
       (error, stdout, stderr) => {
         const code = error === null ? 0 : typeof error.code === 'number' ? error.code : null;
         resolve({ code, stdout, stderr });
@@ -32,6 +35,27 @@ const examples: readonly [file: string, expected: readonly RegExp[]][] = [
   ['typed-events.ts', [/Revenue: #1 OrderPlaced 0 10 EUR/, /rejected: INVALID_EVENT, issues \[\[\["total"\]/, /revenue: \{"EUR":40,"USD":5\}/, /Revenue cursor 5, lag 0/]],
   ['telemetry.ts', [/handle:exception Projector attempt 1 -> retry/, /herald:handle:stop: 2 events handled/]],
 ];
+
+describe('the demo on PostgreSQL (npm start -- --postgres)', () => {
+  it('runs on an embedded PostgreSQL, and a second run resumes every handler after the first run\'s events', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'herald-demo-'));
+    try {
+      const env = { HERALD_DEMO_DIR: dataDir, DATABASE_URL: '' };
+      const first = await runExample('demo.ts', ['--postgres'], env);
+      assert.equal(first.code, 0, `${first.stdout}\n${first.stderr}`);
+      assert.match(first.stdout, /strong dispatch returned; read model says order-1 = 30/);
+      assert.match(first.stdout, /OrderTotals: live, cursor 3/);
+      assert.doesNotMatch(first.stdout, /resumed from saved cursors/);
+      const second = await runExample('demo.ts', ['--postgres'], env);
+      assert.equal(second.code, 0, `${second.stdout}\n${second.stderr}`);
+      assert.match(second.stdout, /resumed from saved cursors: every handler continues after event 3/);
+      assert.match(second.stdout, /OrderTotals: live, cursor 6/);
+      assert.match(second.stdout, /Invoices skipped event 6/);
+    } finally {
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+});
 
 describe('examples', () => {
   for (const [file, expected] of examples) {

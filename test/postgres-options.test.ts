@@ -56,6 +56,7 @@ describe('postgresStore options', () => {
     rejects({ url, maxConnections: 0 }, 'maxConnections');
     rejects({ url, sequencerBatchSize: 1.5 }, 'sequencerBatchSize');
     rejects({ url, connectionRetryMs: -1 }, 'connectionRetryMs');
+    rejects({ url, autoMigrate: 'yes' }, 'autoMigrate');
     assert.equal(postgresStore({ url, connectionRetryMs: 0 }).kind, 'postgres');
   });
 

@@ -12,6 +12,7 @@ import type { EventStore, NodeIdentity } from '../store/types.ts';
 import type { ChildExit, ChildFactory, RestartType } from '../supervisor/types.ts';
 import type { Telemetry } from '../telemetry/emitter.ts';
 import type { HandlerStatus } from './types.ts';
+import type { HandlerState } from '../handler/handler-state.ts';
 
 /** What every handler of an app shares. */
 export interface InstanceDeps {
@@ -57,7 +58,7 @@ export function createHandlerInstance(config: HandlerConfig, restart: RestartTyp
   let current: Subscription | undefined;
   let starts = 0;
   let position = 0;
-  let state = 'stopped';
+  let state: HandlerState = 'stopped';
   let lastError: HandlerStatus['lastError'];
   let reportExit: (exit: ChildExit) => void = () => {};
 

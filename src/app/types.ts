@@ -8,6 +8,7 @@ import type { DeadLetter, EventStore, NodeIdentity } from '../store/types.ts';
 import type { ChildSpec, SupervisorOptions } from '../supervisor/types.ts';
 import type { TelemetryListener } from '../telemetry/emitter.ts';
 import type { TelemetryEventName } from '../telemetry/types.ts';
+import type { HandlerState } from '../handler/handler-state.ts';
 
 /** Options of {@link createApp}; `E` are the shapes of its `events` catalog, if it has one. */
 export interface AppOptions<E extends EventShapes = AnyEvents> {
@@ -81,11 +82,8 @@ export interface DispatchResult {
 /** One handler as `app.status()` shows it. */
 export interface HandlerStatus {
   name: string;
-  /**
-   * `'starting' | 'catching_up' | 'live' | 'standby' | 'stopping' | 'stopped' | 'failed'` (a restart goes from `failed`
-   * to `starting`; `standby`: other processes own every slot).
-   */
-  state: string;
+  /** Where the handler is in its lifecycle (a restart goes from `failed` to `starting`; `standby`: other processes own every slot). */
+  state: HandlerState;
   /** Low-water mark: every event up to here is acknowledged. */
   cursor: number;
   /** Events in the log after the cursor, as far as this app knows. */

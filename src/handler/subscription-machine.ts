@@ -1,6 +1,7 @@
 import { assign, fromPromise, setup } from 'xstate';
 import type { CursorState } from '../store/types.ts';
 import { isNormalStop } from './actions.ts';
+import { isHandlerState, type HandlerState } from './handler-state.ts';
 
 /** What startup produced: where to resume and the workers' initial state, or a stop from `afterStart`. */
 export type StartupResult = { readonly cursor: CursorState; readonly state: unknown } | { readonly stop: unknown };
@@ -89,10 +90,10 @@ export const subscriptionMachine = setup({
 });
 
 /** The flat state name of a snapshot value, as `status()` and telemetry show it. */
-export function stateName(value: unknown): string {
+export function stateName(value: unknown): HandlerState {
   // 'failing' is how the machine tells a stop it must report from one it was asked for; outside, both are stopping.
   if (value === 'failing') return 'stopping';
-  if (typeof value === 'string') return value;
-  if (typeof value === 'object' && value !== null && 'running' in value) return String((value as { running: unknown }).running);
-  return 'unknown';
+  const name = typeof value === 'object' && value !== null && 'running' in value ? (value as { running: unknown }).running : value;
+  if (isHandlerState(name)) return name;
+  throw new Error(`subscription machine in a state herald does not know: ${JSON.stringify(value)}`);
 }

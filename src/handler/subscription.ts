@@ -9,6 +9,7 @@ import type { RunDeps } from './pump.ts';
 import { startHandler } from './startup.ts';
 import { stateName, subscriptionMachine } from './subscription-machine.ts';
 import type { HandlingOutcome } from './worker.ts';
+import type { HandlerState } from './handler-state.ts';
 
 /** Everything one run of a handler needs. */
 export interface SubscriptionDeps extends RunDeps {
@@ -24,7 +25,7 @@ export interface SubscriptionDeps extends RunDeps {
   /** A failure or store problem worth showing in `status().lastError`. */
   onError(error: unknown): void;
   /** The lifecycle state changed. */
-  onState(state: string): void;
+  onState(state: HandlerState): void;
 }
 
 /** One run of a handler: an xstate actor from start to stop or failure. */
@@ -35,7 +36,7 @@ export interface Subscription {
   stop(timeoutMs?: number): Promise<void>;
   /** Hands one event to the handler again (dead-letter replay); `'halted'` when it is not running. */
   replay(event: RecordedEvent): Promise<HandlingOutcome>;
-  readonly state: string;
+  readonly state: HandlerState;
   /** The low-water mark, or `undefined` before the cursor is loaded. */
   readonly position: number | undefined;
   /** The position when this run owns every slot (so it alone decides it), else `undefined`. */
@@ -51,7 +52,7 @@ export function createSubscription(deps: SubscriptionDeps): Subscription {
   let pump: Consumer | undefined;
   let stopRequested = false;
   let drainTimeoutMs = deps.drainTimeoutMs;
-  let state = 'starting';
+  let state: HandlerState = 'starting';
   let reachedRunning = false;
 
   const actor = createActor(

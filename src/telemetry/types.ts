@@ -1,4 +1,5 @@
 import type { RecordedEvent } from '../events/types.ts';
+import type { HandlerState } from '../handler/handler-state.ts';
 
 /** Payload of `handle:start`. */
 export interface HandleStartPayload {
@@ -25,8 +26,8 @@ export interface HandleExceptionPayload extends HandleStopPayload {
 export interface HandlerStatePayload {
   readonly app: string;
   readonly handlerName: string;
-  readonly from: string;
-  readonly to: string;
+  readonly from: HandlerState;
+  readonly to: HandlerState;
 }
 
 /** Payload of `supervisor:restart`. */

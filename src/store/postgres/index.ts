@@ -17,6 +17,7 @@ import type { PostgresStoreOptions } from './options.ts';
 import { retryConnectionLoss } from './retry.ts';
 import { createSequencer } from './sequencer.ts';
 import { createSlots } from './slots.ts';
+import { createSchemaGate } from './schema-gate.ts';
 import { runTransaction } from './transaction.ts';
 
 export type { PostgresStoreOptions } from './options.ts';
@@ -46,7 +47,7 @@ export function postgresStore(options: PostgresStoreOptions): PostgresStore {
   // Warns once (never throws) when the installed postgres.js lacks the patch that keeps a dying connection
   // from crashing the process (scripts/patch-postgres.mjs, run at install).
   assertDriverPatched();
-  const { sql, owned, schema, sequencerBatchSize, connectionRetryMs, channel } = resolveOptions(options);
+  const { sql, owned, schema, sequencerBatchSize, connectionRetryMs, autoMigrate, channel } = resolveOptions(options);
   const sequencer = createSequencer(sql, schema, sequencerBatchSize, channel);
   const notifications = createNotifications({
     sql,
@@ -57,15 +58,17 @@ export function postgresStore(options: PostgresStoreOptions): PostgresStore {
   const cursors = createCursors({ sql, schema, channel, head: () => log.head() });
   const deadLetters = createDeadLetters(sql, schema);
   const slots = createSlots(sql, schema, channel);
+  const gate = createSchemaGate({ sql, schema, autoMigrate, migrate: () => migrate(sql, schema) });
   let closing: Promise<void> | undefined;
 
   /**
-   * Runs one operation: rejects once closed, repeats it after a lost connection (unless `retry` is false),
-   * and surfaces every failure as a herald error.
+   * Runs one operation: rejects once closed, migrates (or checks) the schema on the first call, repeats the
+   * operation after a lost connection (unless `retry` is false), and surfaces every failure as a herald error.
    */
-  async function run<T>(operation: string, work: () => Promise<T>, retry = true): Promise<T> {
+  async function run<T>(operation: string, work: () => Promise<T>, retry = true, gated = true): Promise<T> {
     if (closing !== undefined) throw new StoreError(`${operation}: the PostgreSQL store is closed`);
     try {
+      if (gated) await retryConnectionLoss(gate.ready, connectionRetryMs);
       return retry ? await retryConnectionLoss(work, connectionRetryMs) : await work();
     } catch (error) {
       throw storeFailure(operation, error);
@@ -82,7 +85,10 @@ export function postgresStore(options: PostgresStoreOptions): PostgresStore {
     kind: 'postgres',
     sql,
     schema,
-    migrate: () => run('migrate', () => migrate(sql, schema)),
+    async migrate() {
+      await run('migrate', () => migrate(sql, schema), true, false);
+      gate.migrated();
+    },
     append: (request) => run('append', () => log.append(request), request?.transaction === undefined),
     read: (request) => run('read', () => log.read(request)),
     headPosition: () => run('headPosition', () => log.head()),
@@ -117,7 +123,7 @@ export function postgresStore(options: PostgresStoreOptions): PostgresStore {
     onCursorSaved: (listener) => notifications.onCursorSaved(listener),
     onMembershipChanged: (listener) => notifications.onMembershipChanged(listener),
     async transaction(work) {
-      if (closing !== undefined) throw new StoreError('transaction: the PostgreSQL store is closed');
+      await run('transaction', async () => undefined);
       await notifications.ready();
       return runTransaction(sql, { cursors, deadLetters, slots }, work);
     },

@@ -31,6 +31,13 @@ export interface PostgresStoreOptions {
    * @default 3000
    */
   readonly connectionRetryMs?: number | undefined;
+  /**
+   * Whether the store's first call of any kind runs `migrate()` (once; concurrent first calls share it). With
+   * `false`, only `migrate()` and `app.start()` migrate, and a call on an unmigrated schema rejects with a
+   * `StoreError` that names the schema and says to run `migrate()`.
+   * @default true
+   */
+  readonly autoMigrate?: boolean | undefined;
 }
 
 /** The defaults of {@link PostgresStoreOptions}. */
@@ -39,6 +46,7 @@ export const defaults = {
   maxConnections: 10,
   sequencerBatchSize: 1000,
   connectionRetryMs: 3000,
+  autoMigrate: true,
 } as const satisfies PostgresStoreOptions;
 
 /** Options validated and completed. */
@@ -49,6 +57,7 @@ export interface ResolvedOptions {
   readonly schema: string;
   readonly sequencerBatchSize: number;
   readonly connectionRetryMs: number;
+  readonly autoMigrate: boolean;
   /** The LISTEN/NOTIFY channel of this schema. */
   readonly channel: string;
 }
@@ -70,7 +79,7 @@ export function channelOf(schema: string): string {
 /** Validates `options` (throwing `HandlerConfigError` naming the field) and opens the pool for `url`. */
 export function resolveOptions(options: PostgresStoreOptions): ResolvedOptions {
   if (typeof options !== 'object' || options === null) throw new HandlerConfigError('postgresStore needs an options object');
-  const known = new Set(['sql', 'url', 'schema', 'maxConnections', 'sequencerBatchSize', 'connectionRetryMs']);
+  const known = new Set(['sql', 'url', 'schema', 'maxConnections', 'sequencerBatchSize', 'connectionRetryMs', 'autoMigrate']);
   for (const key of Object.keys(options)) {
     if (!known.has(key)) throw new HandlerConfigError(`postgresStore: unknown option "${key}"`, key);
   }
@@ -84,6 +93,10 @@ export function resolveOptions(options: PostgresStoreOptions): ResolvedOptions {
   if (typeof connectionRetryMs !== 'number' || !Number.isSafeInteger(connectionRetryMs) || connectionRetryMs < 0) {
     throw new HandlerConfigError(`postgresStore: connectionRetryMs must be a non-negative integer, got ${String(connectionRetryMs)}`, 'connectionRetryMs');
   }
+  const autoMigrate = options.autoMigrate ?? defaults.autoMigrate;
+  if (typeof autoMigrate !== 'boolean') {
+    throw new HandlerConfigError(`postgresStore: autoMigrate must be true or false, got ${String(autoMigrate)}`, 'autoMigrate');
+  }
   const { sql, url } = options;
   if ((sql === undefined) === (url === undefined)) throw new HandlerConfigError('postgresStore needs exactly one of sql and url', 'sql');
   if (sql !== undefined) {
@@ -92,9 +105,9 @@ export function resolveOptions(options: PostgresStoreOptions): ResolvedOptions {
     if (transform.column.from !== undefined || transform.column.to !== undefined || transform.value.from !== undefined || transform.row.from !== undefined) {
       throw new HandlerConfigError('postgresStore: the sql instance must not transform column names, values or rows', 'sql');
     }
-    return { sql, owned: false, schema, sequencerBatchSize, connectionRetryMs, channel: channelOf(schema) };
+    return { sql, owned: false, schema, sequencerBatchSize, connectionRetryMs, autoMigrate, channel: channelOf(schema) };
   }
   if (typeof url !== 'string' || url === '') throw new HandlerConfigError('postgresStore: url must be a connection string', 'url');
   const own = postgres(url, { max: maxConnections, onnotice: () => {} });
-  return { sql: own, owned: true, schema, sequencerBatchSize, connectionRetryMs, channel: channelOf(schema) };
+  return { sql: own, owned: true, schema, sequencerBatchSize, connectionRetryMs, autoMigrate, channel: channelOf(schema) };
 }

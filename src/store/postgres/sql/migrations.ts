@@ -1,5 +1,5 @@
 /** Queries of the migration runner (`../migrate.ts`). */
-import type { TransactionSql } from 'postgres';
+import type { Sql, TransactionSql } from 'postgres';
 
 /** Serializes migrations of one schema across processes until the transaction ends. */
 export async function lockMigrations(tx: TransactionSql, schema: string): Promise<void> {
@@ -33,4 +33,10 @@ export async function applyMigration(tx: TransactionSql, schema: string, migrati
   await tx`set local search_path to ${tx(schema)}, pg_temp`;
   await tx.unsafe(migration.sql);
   await tx`insert into ${tx(schema)}.migrations (version, name) values (${migration.version}, ${migration.name})`;
+}
+
+/** Versions applied to `schema`, outside a migration (fails with 3F000 / 42P01 when the schema or table is missing). */
+export async function appliedVersionsOf(sql: Sql, schema: string): Promise<number[]> {
+  const rows = await sql<{ version: number }[]>`select version from ${sql(schema)}.migrations order by version`;
+  return rows.map((row) => row.version);
 }
