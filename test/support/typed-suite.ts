@@ -125,6 +125,20 @@ export function typedSuite(label: string, open: () => Promise<TypedStore>): void
         await app2.stop();
       });
 
+      it('lets a strong dispatch of a type a strong `on` handler does not read return once its cursor passed it', async (t) => {
+        const { store } = await fresh(t);
+        const seen: number[] = [];
+        const app = createApp({ store });
+        await app.start([defineHandler({ name: 'StrongOn', consistency: 'strong', on: { Wanted: (event) => void seen.push(event.eventNumber) } })]);
+        await app.dispatch('s', { type: 'Wanted', data: {} }, { consistency: 'strong', timeoutMs: 5000 });
+        assert.deepEqual(seen, [1]);
+        const result = await app.dispatch('s', [{ type: 'Unread', data: {} }, { type: 'Unread', data: {} }], { consistency: 'strong', timeoutMs: 5000 });
+        assert.equal(result.lastEventNumber, 3);
+        assert.ok((app.status()[0]?.cursor ?? 0) >= 3, 'the strong wait ended because the cursor moved past the unread events');
+        assert.deepEqual(seen, [1]);
+        await app.stop();
+      });
+
       it('works with partitionBy, concurrency and an error callback as with handle', async (t) => {
         const { store } = await fresh(t);
         const byKey = new Map<string, number[]>();
