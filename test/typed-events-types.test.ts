@@ -79,6 +79,21 @@ describe('typed events, as the type-checker sees them', () => {
     assert.equal(typeof anything, 'function');
   });
 
+  it('takes the state type as the first type argument, as for handle', () => {
+    defineHandler<{ n: number }>({
+      name: 'Stateful',
+      state: { n: 0 },
+      on: {
+        A(_event, ctx) {
+          const n: number = ctx.state.n;
+          // @ts-expect-error the state has no m
+          void ctx.state.m;
+          return { state: { n: n + 1 } };
+        },
+      },
+    });
+  });
+
   it('gives untyped on functions the event with unknown data', () => {
     defineHandler({
       name: 'Loose',

@@ -77,7 +77,7 @@ export function defineHandler<S = unknown>(options: HandlerOptions<S>): HandlerD
  * @example
  * defineHandler({ name: 'Totals', events: shop, on: { OrderPlaced(event) { add(event.data.total) } } });
  */
-export function defineHandler<E extends EventShapes = AnyEvents, S = unknown>(options: OnHandlerOptions<E, S>): HandlerDefinition<S>;
+export function defineHandler<S = unknown, E extends EventShapes = AnyEvents>(options: OnHandlerOptions<E, S>): HandlerDefinition<S>;
 export function defineHandler<S = unknown>(options: HandlerOptions<S> | OnHandlerOptions<EventShapes, S>): HandlerDefinition<S> {
   const config = buildConfig<S>(options, (name) => (name === undefined ? 'defineHandler()' : `handler "${name}"`));
   return Object.freeze({ kind: 'handler', config });
