@@ -81,10 +81,23 @@ export class HandlerConfigError extends HeraldError {
   }
 }
 
-/** An event cannot be stored (missing `type`, data that is not JSON, bad stream id); nothing was appended. */
+/** One problem a validator found: the Standard Schema issue shape. */
+export interface EventIssue {
+  readonly message: string;
+  readonly path?: ReadonlyArray<PropertyKey | { readonly key: PropertyKey }> | undefined;
+}
+
+/**
+ * An event cannot be stored (missing `type`, data that is not JSON, bad stream id, data its type's validator
+ * rejects); nothing was appended.
+ */
 export class InvalidEventError extends HeraldError {
-  constructor(message: string) {
-    super('INVALID_EVENT', message);
+  /** The validator's issues when a typed event's `data` failed validation; `undefined` otherwise. */
+  readonly issues: readonly EventIssue[] | undefined;
+
+  constructor(message: string, options?: { issues?: readonly EventIssue[]; cause?: unknown }) {
+    super('INVALID_EVENT', message, options?.cause === undefined ? undefined : { cause: options.cause });
+    this.issues = options?.issues;
   }
 }
 

@@ -24,7 +24,19 @@
  */
 export { createApp } from './app/create-app.ts';
 /** Types of the app: options, dispatch options and result, handler status. */
-export type { App, AppOptions, DispatchOptions, DispatchResult, HandlerStatus, NodeOptions } from './app/types.ts';
+export type { App, AppOptions, CaughtUpOptions, DispatchOptions, DispatchResult, HandlerStatus, NodeOptions } from './app/types.ts';
+
+/**
+ * Defines an app's event types, each with an optional Standard Schema validator (zod 4, valibot, ...), or types
+ * alone; `createApp({ events })` validates dispatches with it and `defineHandler({ events, on })` is typed by it.
+ * @example
+ * const shop = defineEvents({ OrderPlaced: z.object({ orderId: z.string(), total: z.number() }) });
+ */
+export { defineEvents } from './events/define-events.ts';
+/** Typed-event types: the catalog, the shapes, the event an `on` function receives, what dispatch accepts. */
+export type { AnyEvents, DispatchEvent, EventCatalog, EventShape, EventShapes, EventValidators, TypedEvent } from './events/define-events.ts';
+/** Upcaster types: `createApp({ upcasters })`. */
+export type { UpcastEvent, Upcaster, Upcasters } from './events/upcast.ts';
 /**
  * Every state `app.status()` reports, in lifecycle order (`HandlerState` is their union).
  * @example
@@ -69,6 +81,8 @@ export type {
   HandlerDefinition,
   HandlerOptions,
   HandlerOverrides,
+  OnHandlerOptions,
+  OnHandlers,
   PartitionKey,
   StartContext,
   StartFrom,
@@ -137,8 +151,8 @@ export {
   SupervisorError,
   WrongExpectedVersionError,
 } from './errors.ts';
-/** The stable codes of herald's errors. */
-export type { HeraldErrorCode } from './errors.ts';
+/** The stable codes of herald's errors, and a validator's issue as `InvalidEventError.issues` holds it. */
+export type { EventIssue, HeraldErrorCode } from './errors.ts';
 
 /**
  * Injected time: the system clock and a manual clock for tests.

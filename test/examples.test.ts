@@ -33,6 +33,7 @@ const examples: readonly [file: string, expected: readonly RegExp[]][] = [
   ['consistency.ts', [/strong: balance acct-1 = 50/, /handlers behind: Ledger/, /unknown handlers: "Ghost"/]],
   ['scaling.ts', [/split: process-a owns 0,1,2,3, process-b owns 4,5,6,7/, /after process-a stopped, process-b owns 8 slots/, /every event handled exactly once: true/]],
   ['batch-handlers.ts', [/Totals: batch of 100 \(size\)/, /Totals: total = 1136/, /failure\.events: 4/, /per-key order kept: true, keys: 4/, /dead letters for events 5,6,7,8/]],
+  ['typed-events.ts', [/Revenue: #1 OrderPlaced 0 10 EUR/, /rejected: INVALID_EVENT, issues \[\[\["total"\]/, /revenue: \{"EUR":40,"USD":5\}/, /Revenue cursor 5, lag 0/]],
   ['telemetry.ts', [/handle:exception Projector attempt 1 -> retry/, /herald:handle:stop: 2 events handled/]],
 ];
 

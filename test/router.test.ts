@@ -16,13 +16,13 @@ const context = { handlerName: 'H', state: undefined, workerIndex: 0, partition:
 
 describe('routeEvent', () => {
   it('without partitionBy: worker by turn, round robin, slot 0', () => {
-    const table: RoutingTable = { partitionBy: undefined, workerCount: 3, slotCount: 1, context };
+    const table: RoutingTable = { upcasting: undefined, partitionBy: undefined, workerCount: 3, slotCount: 1, context };
     assert.deepEqual([0, 1, 2, 3, 4].map((turn) => routeEvent(event(turn + 1, 'k'), table, turn).worker), [0, 1, 2, 0, 1]);
     assert.equal(routeEvent(event(1, 'k'), table, 7).slot, 0);
   });
 
   it('with partitionBy: the key picks the worker and the slot, whatever the turn', () => {
-    const table: RoutingTable = { partitionBy: (e) => String((e.data as { key: string }).key), workerCount: 4, slotCount: 64, context };
+    const table: RoutingTable = { upcasting: undefined, partitionBy: (e) => String((e.data as { key: string }).key), workerCount: 4, slotCount: 64, context };
     for (const key of ['a', 'b', 'order-17']) {
       const first = routeEvent(event(1, key), table, 0);
       const later = routeEvent(event(99, key), table, 5);
@@ -35,6 +35,7 @@ describe('routeEvent', () => {
   it('when partitionBy throws: worker and slot by event number, and the error travels with the delivery', () => {
     const boom = new Error('no key');
     const table: RoutingTable = {
+      upcasting: undefined,
       partitionBy: () => {
         throw boom;
       },

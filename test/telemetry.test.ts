@@ -30,7 +30,7 @@ describe('telemetry listener exceptions', () => {
       telemetry.on('handler:state', () => {
         throw new Error('bad listener');
       });
-      telemetry.emit('handler:state', { app: 'shop', handlerName: 'H', from: 'a', to: 'b' });
+      telemetry.emit('handler:state', { app: 'shop', handlerName: 'H', from: 'starting', to: 'live' });
     } finally {
       diagnosticsChannel.unsubscribe(telemetryChannel('telemetry:listener_error').name, onReport);
     }

@@ -8,5 +8,6 @@ import { memory } from './memory.ts';
 import { partitions } from './partitions.ts';
 import { queues } from './queues.ts';
 import { strong } from './strong.ts';
+import { typeFilter } from './type-filter.ts';
 
-export const scenarios: readonly Scenario[] = [catchUp, append, liveLatency, strong, partitions, queues, memory, batch];
+export const scenarios: readonly Scenario[] = [catchUp, append, liveLatency, strong, partitions, queues, memory, batch, typeFilter];

@@ -1,5 +1,7 @@
 import { monotonicFactory } from 'ulid';
 import { HandlerConfigError } from '../errors.ts';
+import { validateTypedEvents } from '../events/check-typed.ts';
+import type { AnyEvents, EventShapes } from '../events/define-events.ts';
 import { normalizeEvents, validateStreamId } from '../events/validate.ts';
 import type { SubscriptionSettings } from '../handler/source.ts';
 import { createNodeIdentity } from '../cluster/node.ts';
@@ -8,6 +10,7 @@ import { inMemoryStore } from '../store/memory.ts';
 import { resolveSupervisorOptions } from '../supervisor/spec.ts';
 import { startRootSupervisor, type RootSupervisor } from '../supervisor/runtime.ts';
 import { createTelemetry } from '../telemetry/emitter.ts';
+import { waitCaughtUp } from './caught-up.ts';
 import { createConsistencyWaiter } from './consistency.ts';
 import { covers, resolveDispatchOptions } from './dispatch-options.ts';
 import type { HandlerInstance } from './handler-instance.ts';
@@ -22,8 +25,8 @@ import type { App, AppOptions } from './types.ts';
  * await app.start([projector]);
  * await app.dispatch('order-1', { type: 'OrderPlaced', data: { total: 42 } }, { consistency: 'strong' });
  */
-export function createApp(options: AppOptions = {}): App {
-  const resolved = resolveAppOptions(options);
+export function createApp<E extends EventShapes = AnyEvents>(options: AppOptions<E> = {}): App<E> {
+  const resolved = resolveAppOptions(options as AppOptions<EventShapes>);
   const { clock, name } = resolved;
   const store = resolved.store ?? inMemoryStore({ clock });
   const node = createNodeIdentity(resolved.nodeLabel);
@@ -80,7 +83,7 @@ export function createApp(options: AppOptions = {}): App {
     return consistency.filter((handlerName) => handlerName !== self && covers(subscriptions.get(handlerName) as string, streamId));
   }
 
-  const app: App = {
+  const app: App<E> = {
     name,
     done,
     on: (event, listener) => telemetry.on(event, listener),
@@ -96,7 +99,7 @@ export function createApp(options: AppOptions = {}): App {
           store,
           supervisorDeps,
           instanceDeps: {
-            store, clock, telemetry, appName: name, appRef, settings, node, lease: resolved.lease,
+            store, clock, telemetry, appName: name, appRef, settings, node, lease: resolved.lease, upcasting: resolved.upcasting,
             drainTimeoutMs: () => drainTimeoutMs,
             head: () => head,
             advanced: (handlerName, position) => waiter.advanced(handlerName, position),
@@ -116,9 +119,10 @@ export function createApp(options: AppOptions = {}): App {
       const stream = validateStreamId(streamId);
       const opts = resolveDispatchOptions(dispatchOptions);
       const targets = opts.consistency === 'eventual' ? [] : await strongTargets(stream, opts.consistency);
+      const checked = await validateTypedEvents(events, resolved.typed);
       const result = await store.append({
         streamId: stream,
-        events: normalizeEvents(events, newId),
+        events: normalizeEvents(checked, newId),
         expectedVersion: opts.expectedVersion,
         transaction: opts.sql,
       });
@@ -128,6 +132,14 @@ export function createApp(options: AppOptions = {}): App {
     },
     status() {
       return [...instances.values()].map((instance) => instance.status());
+    },
+    caughtUp(caughtUpOptions) {
+      return waitCaughtUp(caughtUpOptions, {
+        store,
+        waiter,
+        knows: (handlerName) => instances.has(handlerName),
+        running: () => [...instances.values()].filter((instance) => instance.running).map((instance) => instance.config.name),
+      });
     },
     async reset(handlerName) {
       const instance = instances.get(handlerName);

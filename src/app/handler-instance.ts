@@ -1,5 +1,6 @@
 import type { Clock } from '../clock.ts';
 import type { RecordedEvent } from '../events/types.ts';
+import type { Upcasting } from '../events/upcast.ts';
 import type { SubscriptionSettings } from '../handler/source.ts';
 import type { HandlerScope } from '../handler/scope.ts';
 import { createSubscription, type Subscription } from '../handler/subscription.ts';
@@ -24,6 +25,8 @@ export interface InstanceDeps {
   /** This process among those running the same handlers. */
   readonly node: NodeIdentity;
   readonly lease: LeaseSettings;
+  /** The app's upcasters, if any. */
+  readonly upcasting?: Upcasting | undefined;
   /** Current drain timeout (set by `app.stop`). */
   drainTimeoutMs(): number;
   /** The highest event number the app knows of. */
@@ -77,6 +80,7 @@ export function createHandlerInstance(config: HandlerConfig, restart: RestartTyp
       settings: deps.settings,
       node: deps.node,
       slots,
+      upcasting: deps.upcasting,
       drainTimeoutMs: deps.drainTimeoutMs(),
       onExit: (exit) => {
         if (current === subscription) reportExit(exit);

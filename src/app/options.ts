@@ -2,6 +2,8 @@ import { systemClock, type Clock } from '../clock.ts';
 import { HandlerConfigError } from '../errors.ts';
 import type { LeaseSettings } from '../cluster/ownership.ts';
 import type { EventStore } from '../store/types.ts';
+import { resolveTypedOptions, TYPED_OPTION_NAMES, type ResolvedTypedOptions } from './typed-options.ts';
+import type { EventShapes } from '../events/define-events.ts';
 import type { AppOptions, NodeOptions } from './types.ts';
 
 const defaults = {
@@ -11,13 +13,13 @@ const defaults = {
   pollMs: 1000,
   flushEvery: 1000,
   flushAfterMs: 1000,
-} satisfies Required<Omit<AppOptions, 'store' | 'node'>>;
+} satisfies Required<Omit<AppOptions, 'store' | 'node' | (typeof TYPED_OPTION_NAMES)[number]>>;
 
 /** Default lease; a heartbeat every quarter of it. */
 const DEFAULT_LEASE_MS = 10_000;
 
 /** App options with defaults applied. */
-export interface ResolvedAppOptions {
+export interface ResolvedAppOptions extends ResolvedTypedOptions {
   readonly store: EventStore | undefined;
   readonly name: string;
   readonly clock: Clock;
@@ -31,13 +33,13 @@ export interface ResolvedAppOptions {
 }
 
 /** Validates `createApp` options at once, throwing `HandlerConfigError` naming the field. */
-export function resolveAppOptions(options: AppOptions): ResolvedAppOptions {
+export function resolveAppOptions(options: AppOptions<EventShapes>): ResolvedAppOptions {
   if (typeof options !== 'object' || options === null) throw new HandlerConfigError('createApp options must be an object');
-  const known = new Set(['store', 'node', ...Object.keys(defaults)]);
+  const known = new Set(['store', 'node', ...TYPED_OPTION_NAMES, ...Object.keys(defaults)]);
   for (const key of Object.keys(options)) {
     if (!known.has(key)) throw new HandlerConfigError(`unknown app option "${key}" (known: ${[...known].join(', ')})`, key);
   }
-  const { node, ...rest } = options;
+  const { node, events, strictEvents, upcasters, ...rest } = options;
   const merged = { ...defaults, ...stripUndefined(rest) };
   if (typeof merged.name !== 'string' || merged.name.length === 0) {
     throw new HandlerConfigError(`name must be a non-empty string, got ${JSON.stringify(merged.name)}`, 'name');
@@ -56,7 +58,7 @@ export function resolveAppOptions(options: AppOptions): ResolvedAppOptions {
   if (store !== undefined && (typeof store !== 'object' || store === null || typeof store.append !== 'function')) {
     throw new HandlerConfigError('store must be an EventStore (inMemoryStore() or postgresStore(...))', 'store');
   }
-  return { ...merged, store, ...resolveNode(node) };
+  return { ...merged, store, ...resolveNode(node), ...resolveTypedOptions({ events, strictEvents, upcasters }) };
 }
 
 /** Validates `node`: a label and a lease whose heartbeat comes well before it runs out. */

@@ -1,6 +1,8 @@
 import type { TransactionSql } from 'postgres';
 import type { Clock } from '../clock.ts';
-import type { EventData, ExpectedVersion, RecordedEvent } from '../events/types.ts';
+import type { AnyEvents, DispatchEvent, EventCatalog, EventShapes } from '../events/define-events.ts';
+import type { ExpectedVersion, RecordedEvent } from '../events/types.ts';
+import type { Upcasters } from '../events/upcast.ts';
 import type { SlotOwnership } from '../handler/slots.ts';
 import type { DeadLetter, EventStore, NodeIdentity } from '../store/types.ts';
 import type { ChildSpec, SupervisorOptions } from '../supervisor/types.ts';
@@ -8,8 +10,8 @@ import type { TelemetryListener } from '../telemetry/emitter.ts';
 import type { TelemetryEventName } from '../telemetry/types.ts';
 import type { HandlerState } from '../handler/handler-state.ts';
 
-/** Options of {@link createApp}. */
-export interface AppOptions {
+/** Options of {@link createApp}; `E` are the shapes of its `events` catalog, if it has one. */
+export interface AppOptions<E extends EventShapes = AnyEvents> {
   /** Where events and cursors live. @default inMemoryStore() */
   store?: EventStore;
   /** Shown in telemetry and `ctx.app`. @default 'herald' */
@@ -26,6 +28,23 @@ export interface AppOptions {
   flushAfterMs?: number;
   /** This process among several running the same handlers (see docs/scaling.md). */
   node?: NodeOptions;
+  /**
+   * The app's event types (`defineEvents`): dispatch then accepts only their shapes at compile time, and validates
+   * the `data` of each event of a known type with its validator, storing the validator's output. @default undefined
+   */
+  events?: EventCatalog<E> | undefined;
+  /** Reject dispatched events whose type `events` does not list (`InvalidEventError`). @default false */
+  strictEvents?: boolean | undefined;
+  /** One function per stored event type, applied to every delivery before routing (see docs/typed-events.md). */
+  upcasters?: Upcasters | undefined;
+}
+
+/** Options of `app.caughtUp`. */
+export interface CaughtUpOptions {
+  /** The handlers to wait for. @default every running handler of this app */
+  handlers?: readonly string[] | undefined;
+  /** How long to wait before rejecting with `ConsistencyTimeoutError`. @default 5000 */
+  timeoutMs?: number | undefined;
 }
 
 /** How this process takes part with others in running handlers. */
@@ -78,13 +97,18 @@ export interface HandlerStatus {
   slots: SlotOwnership;
 }
 
-/** A herald application: handlers under a supervisor, dispatching to one store. */
-export interface App {
+/** A herald application: handlers under a supervisor, dispatching to one store; `E`: its event catalog's shapes. */
+export interface App<E extends EventShapes = AnyEvents> {
   readonly name: string;
   /** Starts handlers under the root supervisor; once per app. */
   start(children: readonly ChildSpec[], options?: SupervisorOptions): Promise<void>;
-  /** Appends events to a stream. */
-  dispatch(streamId: string, events: EventData | readonly EventData[], options?: DispatchOptions): Promise<DispatchResult>;
+  /** Appends events to a stream (with `events`, validated by their types' validators first). */
+  dispatch(streamId: string, events: DispatchEvent<E> | readonly DispatchEvent<E>[], options?: DispatchOptions): Promise<DispatchResult>;
+  /**
+   * Resolves once the handlers (default: every running handler of this app) acknowledged every event stored when
+   * it was called; rejects with `ConsistencyTimeoutError` naming those behind, or `HandlerConfigError` for an unknown name.
+   */
+  caughtUp(options?: CaughtUpOptions): Promise<void>;
   /** Every handler started, including those that ended for good. */
   status(): HandlerStatus[];
   /** Stops a handler, runs `beforeReset`, moves its cursor back to where `startFrom` first put it, and starts it again. */

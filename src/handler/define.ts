@@ -1,11 +1,13 @@
 import { describeValue } from '../describe.ts';
 import { HandlerConfigError } from '../errors.ts';
+import { checkEventCatalog, isEventCatalog, type AnyEvents, type EventShapes } from '../events/define-events.ts';
 import { isValidStreamId } from '../events/validate.ts';
 import type { RestartType } from '../supervisor/types.ts';
 import { MAX_DELAY_MS } from './actions.ts';
+import { checkOnHandlers, isOnMap } from './on-config.ts';
 import { suggestName } from './suggest.ts';
 import { MAX_SLOTS } from '../store/validate.ts';
-import type { BatchHandlerOptions, HandlerConfig, HandlerDefinition, HandlerOptions, HandlerOverrides } from './types.ts';
+import type { BatchHandlerOptions, HandlerConfig, HandlerDefinition, HandlerOptions, HandlerOverrides, OnHandlerOptions } from './types.ts';
 
 /** Defaults of the optional handler options (see {@link HandlerOptions} for each one). */
 const defaults = {
@@ -44,6 +46,8 @@ const checks = {
   batchTimeoutMs: (v) =>
     expect(v === undefined || (typeof v === 'number' && Number.isFinite(v) && v >= 0 && v <= MAX_DELAY_MS),
       `a number of milliseconds from 0 to ${MAX_DELAY_MS}`),
+  events: (v) => expect(v === undefined || isEventCatalog(v) || (typeof v === 'object' && v !== null && !Array.isArray(v)), 'a catalog from defineEvents() or undefined'),
+  on: (v) => expect(v === undefined || isOnMap(v), 'an object of one function per event type, e.g. { OrderPlaced(event, ctx) {} }'),
   partitionBy: optionalFunction,
   init: optionalFunction,
   afterStart: optionalFunction,
@@ -69,7 +73,17 @@ const RESTART_TYPES: readonly unknown[] = ['permanent', 'transient', 'temporary'
  * @example
  * const projector = defineHandler({ name: 'OrderProjector', concurrency: 4, async handle(event) { await project(event) } });
  */
-export function defineHandler<S = unknown>(options: HandlerOptions<S>): HandlerDefinition<S> {
+export function defineHandler<S = unknown>(options: HandlerOptions<S>): HandlerDefinition<S>;
+/**
+ * Defines a handler that handles events by type: `on: { OrderPlaced(event, ctx) {} }` instead of `handle`.
+ * With `events` (a catalog from `defineEvents`), each function's `event.data` is typed for its type and `on`
+ * may list only the catalog's types. The handler reads only those types (and types with an upcaster).
+ * @throws HandlerConfigError for `on` with `handle`, an `on` key the catalog does not know, or any bad option.
+ * @example
+ * defineHandler({ name: 'Totals', events: shop, on: { OrderPlaced(event) { add(event.data.total) } } });
+ */
+export function defineHandler<S = unknown, E extends EventShapes = AnyEvents>(options: OnHandlerOptions<E, S>): HandlerDefinition<S>;
+export function defineHandler<S = unknown>(options: HandlerOptions<S> | OnHandlerOptions<EventShapes, S>): HandlerDefinition<S> {
   const config = buildConfig<S>(options, (name) => (name === undefined ? 'defineHandler()' : `handler "${name}"`));
   return Object.freeze({ kind: 'handler', config });
 }
@@ -142,6 +156,7 @@ export function isHandlerDefinition(value: unknown): value is HandlerDefinition 
   const { kind, config } = value as { kind?: unknown; config?: unknown };
   if (kind !== 'handler' || typeof config !== 'object' || config === null) return false;
   const { name, handle, handleBatch } = config as { name?: unknown; handle?: unknown; handleBatch?: unknown };
+  // A handler with `on` has the handle made from it (see routing.ts).
   return typeof name === 'string' && (typeof handle === 'function' || typeof handleBatch === 'function');
 }
 
@@ -168,7 +183,9 @@ function buildConfig<S>(options: unknown, sourceOf: (name: string | undefined) =
     if (problem !== undefined) fail(source, key, problem, value);
     values[key] = value;
   }
-  for (const key of CALLBACKS) if (values[key] === undefined) delete values[key];
+  values.events = checkEventCatalog(values.events, source);
+  checkOnHandlers(values, source);
+  for (const key of [...CALLBACKS, 'events', 'on'] as const) if (values[key] === undefined) delete values[key];
   if (values.slots === undefined) delete values.slots;
   checkHandlingShape(source, values);
   if (values.slots !== undefined && (values.slots as number) > 1 && values.partitionBy === undefined) {
@@ -194,7 +211,7 @@ function checkHandlingShape(source: string, values: Record<string, unknown>): vo
     fail(source, 'handleBatch', 'left out when handle is given (a handler has handle or handleBatch, not both)', handleBatch);
   }
   if (handle === undefined && handleBatch === undefined) {
-    throw new HandlerConfigError(`${source}: option "handle" must be a function, got undefined (a handler needs handle or handleBatch)`, 'handle');
+    throw new HandlerConfigError(`${source}: option "handle" must be a function, got undefined (or give "on": one function per event type, or "handleBatch")`, 'handle');
   }
   if (handleBatch === undefined) {
     for (const key of BATCH_OPTIONS) {

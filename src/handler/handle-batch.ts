@@ -32,8 +32,8 @@ export async function handleBatch(batch: readonly Delivery[], env: BatchEnv, fro
     if (env.telemetry.hasListeners('batch:start')) env.telemetry.emit('batch:start', basePayload(env, events));
     let error: unknown;
     try {
-      rerouteOrThrow(batch, env, ctx, attempt);
-      let result = env.run(events, ctx);
+      const delivered = rerouteOrThrow(batch, ctx, attempt);
+      let result = env.run(delivered === batch ? events : delivered.map((delivery) => delivery.event), ctx);
       if (isPromiseLike(result)) result = await result;
       const next = stateFromResult(result);
       if (next !== undefined) env.state = next.state;
@@ -52,7 +52,8 @@ export async function handleBatch(batch: readonly Delivery[], env: BatchEnv, fro
     if (decision.kind === 'stop') return { kind: 'stopped', reason: decision.reason };
     if (decision.kind === 'skip') {
       const described = describeError(error);
-      for (const event of events) await env.deadLetter({ handlerName: config.name, event, error: described, attempts: attempt });
+      // A dead letter records the stored event (before upcasting), so a replay upcasts it again.
+      for (const { event, source } of batch) await env.deadLetter({ handlerName: config.name, event: source ?? event, error: described, attempts: attempt });
       return { kind: 'skipped' };
     }
     context = decision.context;
@@ -63,14 +64,16 @@ export async function handleBatch(batch: readonly Delivery[], env: BatchEnv, fro
 }
 
 /**
- * An event whose `partitionBy` threw is a batch of its own: its first attempt fails with that error; a retry
- * asks `partitionBy` again and, if it answers now, hands the event over.
+ * An event whose upcasting or `partitionBy` threw is a batch of its own: its first attempt fails with that error;
+ * a retry upcasts and asks `partitionBy` again and, if both answer now, hands the upcast event over.
  */
-function rerouteOrThrow(batch: readonly Delivery[], env: BatchEnv, ctx: HandlerContext, attempt: number): void {
+function rerouteOrThrow(batch: readonly Delivery[], ctx: HandlerContext, attempt: number): readonly Delivery[] {
   const first = batch[0] as Delivery;
-  if (!('routingError' in first)) return;
-  if (attempt === 0) throw first.routingError;
-  env.config.partitionBy?.(first.event, ctx);
+  if (!('routingError' in first)) return batch;
+  if (attempt === 0 || first.retryRouting === undefined) throw first.routingError;
+  const again = first.retryRouting(ctx);
+  if ('routingError' in again) throw again.routingError;
+  return [again];
 }
 
 /** `ctx.partition` is the batch's key when all its events share one, else `undefined`. */

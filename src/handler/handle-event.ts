@@ -9,11 +9,18 @@ import { invokeHandle, isPromiseLike, stateFromResult } from './invoke.ts';
 import type { HandlerScope } from './scope.ts';
 import type { HandlerConfig, HandlerContext, PartitionKey } from './types.ts';
 
-/** One event queued for a worker; `routingError` is set when `partitionBy` threw for it. */
+/**
+ * One event queued for a worker, as handlers see it (upcast); `routingError` is set when upcasting or
+ * `partitionBy` threw for it (see routing.ts).
+ */
 export interface Delivery {
   readonly event: RecordedEvent;
   readonly partition: PartitionKey | undefined;
   readonly routingError?: unknown;
+  /** The event as stored, when upcasting changed it: what a dead letter records. */
+  readonly source?: RecordedEvent;
+  /** After a routing failure: upcasts and routes the stored event again (a retry). */
+  readonly retryRouting?: (ctx: HandlerContext) => Delivery;
 }
 
 /** Where a retried event stands: failures so far and the context of the last `retry`. */
@@ -85,12 +92,12 @@ export function handleEvent(delivery: Delivery, env: HandleEnv, from: RetryState
 
 /** The attempts of {@link handleEvent} that need to wait: a pending `handle`, a failure, retries. */
 async function handleAttempts(delivery: Delivery, env: HandleEnv, from: RetryState, first: StartedAttempt | undefined): Promise<EventResult> {
-  const { event } = delivery;
   const { config, telemetry } = env;
-  let route = { partition: delivery.partition, failed: 'routingError' in delivery, routingError: delivery.routingError };
+  let route = routeOf(delivery);
+  let { event } = route;
   let attempt = from.attempt;
   let context = from.context;
-  if (attempt > 0 && route.failed) route = reroute(config, event, contextFor(env, undefined));
+  if (attempt > 0 && route.failed) ({ event } = route = reroute(config, route, contextFor(env, undefined)));
   for (let current = first; ; current = undefined) {
     if (current === undefined && env.halted()) return HALTED;
     const started = current !== undefined ? current.started : startTime(env);
@@ -120,7 +127,7 @@ async function handleAttempts(delivery: Delivery, env: HandleEnv, from: RetrySta
     emitException(env, event, started, error, attempt, decision);
     if (decision.kind === 'stop') return { kind: 'stopped', reason: decision.reason };
     if (decision.kind === 'skip') {
-      await env.deadLetter({ handlerName: config.name, event, error: describeError(error), attempts: attempt });
+      await env.deadLetter({ handlerName: config.name, event: route.source, error: describeError(error), attempts: attempt });
       return { kind: 'skipped' };
     }
     context = decision.context;
@@ -128,7 +135,7 @@ async function handleAttempts(delivery: Delivery, env: HandleEnv, from: RetrySta
     // An immediate retry of a handle that fails synchronously would otherwise loop in microtasks and starve
     // timers and I/O (the whole process); one macrotask per retry keeps the app responsive.
     await new Promise((resolve) => setImmediate(resolve));
-    if (route.failed) route = reroute(config, event, ctx);
+    if (route.failed) ({ event } = route = reroute(config, route, ctx));
   }
 }
 
@@ -167,11 +174,34 @@ function contextFor(env: HandleEnv, partition: PartitionKey | undefined): Handle
     : { handlerName: config.name, state, workerIndex, partition, app, sql };
 }
 
-function reroute(config: HandlerConfig, event: RecordedEvent, ctx: HandlerContext) {
+/** Where a delivery stands: the event handlers see, the stored one, its key, and its routing failure if any. */
+interface Route {
+  readonly event: RecordedEvent;
+  readonly source: RecordedEvent;
+  readonly partition: PartitionKey | undefined;
+  readonly failed: boolean;
+  readonly routingError: unknown;
+  readonly retryRouting: Delivery['retryRouting'];
+}
+
+function routeOf(delivery: Delivery): Route {
+  return {
+    event: delivery.event,
+    source: delivery.source ?? delivery.event,
+    partition: delivery.partition,
+    failed: 'routingError' in delivery,
+    routingError: delivery.routingError,
+    retryRouting: delivery.retryRouting,
+  };
+}
+
+/** Routes a delivery whose routing failed again: upcasting and `partitionBy` when it can, else `partitionBy` alone. */
+function reroute(config: HandlerConfig, route: Route, ctx: HandlerContext): Route {
+  if (route.retryRouting !== undefined) return routeOf(route.retryRouting(ctx));
   try {
-    return { partition: config.partitionBy?.(event, ctx), failed: false, routingError: undefined as unknown };
+    return { ...route, partition: config.partitionBy?.(route.event, ctx), failed: false, routingError: undefined };
   } catch (routingError) {
-    return { partition: undefined, failed: true, routingError };
+    return { ...route, partition: undefined, failed: true, routingError };
   }
 }
 

@@ -1,11 +1,13 @@
 import type { Clock, TimerHandle } from '../clock.ts';
 import type { RecordedEvent } from '../events/types.ts';
+import type { Upcasting } from '../events/upcast.ts';
 import type { LeaseLostError } from '../errors.ts';
 import type { EventStore, SlotClaim } from '../store/types.ts';
 import type { Telemetry } from '../telemetry/emitter.ts';
 import { createBatchWorker } from './batch-worker.ts';
 import { createCheckpoint } from './checkpoint.ts';
 import { routeEvent, routingTable } from './router.ts';
+import { prepareDelivery, readTypesOf } from './routing.ts';
 import type { HandlerScope } from './scope.ts';
 import { createSlotTracks } from './slot-tracks.ts';
 import { createSource, type SubscriptionSettings } from './source.ts';
@@ -39,6 +41,8 @@ export interface RunDeps {
   readonly appName: string;
   readonly scope: HandlerScope;
   readonly settings: SubscriptionSettings;
+  /** The app's upcasters, applied to every delivery before routing (see routing.ts). */
+  readonly upcasting?: Upcasting | undefined;
 }
 
 /** Everything a pump needs. */
@@ -81,7 +85,7 @@ export interface Pump {
 export function createPump(deps: PumpDeps): Pump {
   const { config, clock, settings, signals } = deps;
   const tracks = createSlotTracks(deps.claims, deps.fallbackPosition);
-  const table = routingTable(config, deps.slotCount, deps.appName);
+  const table = routingTable(config, deps.slotCount, deps.appName, deps.upcasting);
   let turn = 0;
 
   const checkpoint = createCheckpoint({
@@ -126,6 +130,7 @@ export function createPump(deps: PumpDeps): Pump {
     clock,
     settings,
     streamId: config.subscribeTo === '$all' ? undefined : config.subscribeTo,
+    types: readTypesOf(config, deps.upcasting),
     tracks,
     deliver(event) {
       const route = routeEvent(event, table, turn);
@@ -167,7 +172,7 @@ export function createPump(deps: PumpDeps): Pump {
       await checkpoint.close();
     },
     replay(event) {
-      return (workers[0] as Worker).handleOnce({ event, partition: undefined });
+      return (workers[0] as Worker).handleOnce(prepareDelivery(event, config, deps.upcasting, table.context));
     },
     current: () => tracks.current(),
     owned: tracks.owned,

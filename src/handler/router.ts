@@ -1,12 +1,17 @@
 import type { RecordedEvent } from '../events/types.ts';
+import type { Upcasting } from '../events/upcast.ts';
 import type { BatchFlushReason } from '../telemetry/types.ts';
 import type { Delivery } from './handle-event.ts';
-import { slotForKey, workerForKey } from './partition.ts';
+import { placeDelivery, prepareDelivery } from './routing.ts';
 import type { HandlerConfig, HandlerContext } from './types.ts';
 
-/** What routing depends on: the handler's `partitionBy`, its worker and slot counts, the context `partitionBy` sees. */
+/**
+ * What routing depends on: the app's upcasters, the handler's `partitionBy`, its worker and slot counts, the
+ * context `partitionBy` sees.
+ */
 export interface RoutingTable {
-  readonly partitionBy: HandlerConfig['partitionBy'];
+  readonly upcasting: Upcasting | undefined;
+  readonly partitionBy: HandlerConfig['partitionBy'] | undefined;
   readonly workerCount: number;
   readonly slotCount: number;
   /** Handed to `partitionBy` (worker 0, the handler's initial state). */
@@ -21,8 +26,9 @@ export interface Route {
 }
 
 /** The routing table of a handler run. */
-export function routingTable(config: HandlerConfig, slotCount: number, appName: string): RoutingTable {
+export function routingTable(config: HandlerConfig, slotCount: number, appName: string, upcasting?: Upcasting): RoutingTable {
   return {
+    upcasting,
     partitionBy: config.partitionBy,
     workerCount: config.concurrency,
     slotCount,
@@ -31,31 +37,16 @@ export function routingTable(config: HandlerConfig, slotCount: number, appName: 
 }
 
 /**
- * Routes one event (a pure function of the event, the table and `turn`): with `partitionBy`, the key's worker
- * and slot, so the same key always lands on the same worker and slot (across restarts and processes); without
- * it, worker `turn` round robin, slot 0. When `partitionBy` throws, a key is needed to pick a slot: every process
- * picks the same one by the event's number, and the worker reports the error as a handling failure.
- * The caller moves `turn` on for each routed event of a handler without `partitionBy`.
+ * Routes one event (a pure function of the event, the table and `turn`): upcast first (routing.ts), then with
+ * `partitionBy` the key's worker and slot, so the same key always lands on the same worker and slot (across
+ * restarts and processes); without it, worker `turn` round robin, slot 0. When upcasting or `partitionBy` throws,
+ * a key is needed to pick a slot: every process picks the same one by the event's number, and the worker reports
+ * the error as a handling failure. The caller moves `turn` on for each routed event of a handler without `partitionBy`.
  */
 export function routeEvent(event: RecordedEvent, table: RoutingTable, turn: number): Route {
-  const { workerCount, slotCount } = table;
-  if (table.partitionBy === undefined) {
-    return { worker: workerCount === 1 ? 0 : turn % workerCount, slot: 0, delivery: { event, partition: undefined } };
-  }
-  try {
-    const partition = table.partitionBy(event, table.context);
-    return {
-      worker: workerCount === 1 ? 0 : workerForKey(partition, workerCount),
-      slot: slotCount > 1 ? slotForKey(partition, slotCount) : 0,
-      delivery: { event, partition },
-    };
-  } catch (routingError) {
-    return {
-      worker: event.eventNumber % workerCount,
-      slot: event.eventNumber % slotCount,
-      delivery: { event, partition: undefined, routingError },
-    };
-  }
+  const delivery = prepareDelivery(event, table, table.upcasting, table.context);
+  const { index, slot } = placeDelivery(delivery, table.partitionBy !== undefined, table.workerCount, table.slotCount, turn);
+  return { worker: index, slot, delivery };
 }
 
 /** What a batch worker does next: hand over `take` events (and why), or wait up to `waitMs` for more. */

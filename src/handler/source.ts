@@ -35,6 +35,8 @@ export interface SourceDeps {
   readonly settings: SubscriptionSettings;
   /** One stream, or `undefined` for `$all`. */
   readonly streamId: string | undefined;
+  /** Only these types (a handler with `on`; the cursor still moves over the others), or `undefined` for every type. */
+  readonly types: readonly string[] | undefined;
   readonly tracks: SlotTracks;
   /** Hands one read event on (to the router). */
   deliver(event: RecordedEvent): void;
@@ -69,7 +71,7 @@ const READ_RETRY = { baseMs: 100, capMs: 5000 } as const;
 
 /** Creates the source of a run positioned at its tracks' lowest cursor. */
 export function createSource(deps: SourceDeps): Source {
-  const { store, clock, settings, streamId, tracks, signals } = deps;
+  const { store, clock, settings, streamId, types, tracks, signals } = deps;
   let readPosition = tracks.readFrom;
   let head = readPosition;
   let live = false;
@@ -100,7 +102,7 @@ export function createSource(deps: SourceDeps): Source {
   }
 
   function issueRead(after: number): Promise<SettledRead> {
-    return store.read({ after, limit: settings.batchSize, streamId }).then(
+    return store.read({ after, limit: settings.batchSize, streamId, types }).then(
       (page) => ({ page }),
       (error: unknown) => ({ error }),
     );
@@ -110,14 +112,15 @@ export function createSource(deps: SourceDeps): Source {
    * The page after `readPosition`: the read issued ahead when it starts there, else a new one. While catching
    * up on `$all`, whose numbers are dense, a full page after P ends at P + batchSize, so the read of the page
    * after that is issued now and runs in the database while this process decodes and handles the current one.
-   * A read ahead is used only if it starts exactly where the previous page ended; any other is dropped.
+   * A read ahead is used only if it starts exactly where the previous page ended; any other is dropped. A read
+   * filtered by type is never read ahead: its pages do not end at P + batchSize.
    */
   async function nextPage(): Promise<ReadResult> {
     dirty = false;
     const page = ahead !== undefined && ahead.after === readPosition ? ahead.page : issueRead(readPosition);
     ahead = undefined;
     const room = tracks.pending + settings.batchSize <= settings.readAhead;
-    if (full && streamId === undefined && room && !stopping.aborted) {
+    if (full && streamId === undefined && types === undefined && room && !stopping.aborted) {
       const after = readPosition + settings.batchSize;
       ahead = { after, page: issueRead(after) };
     }

@@ -89,6 +89,7 @@ export function createSubscription(deps: SubscriptionDeps): Subscription {
       appName: deps.appName,
       scope: deps.scope,
       settings: deps.settings,
+      upcasting: deps.upcasting,
       nodeId: deps.node.id,
       slotCount,
       startPosition: output.cursor.position,

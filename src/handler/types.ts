@@ -1,4 +1,5 @@
 import type { TransactionSql } from 'postgres';
+import type { AnyEvents, EventCatalog, EventShapes, TypedEvent } from '../events/define-events.ts';
 import type { RecordedEvent } from '../events/types.ts';
 import type { RestartType } from '../supervisor/restart-type.ts';
 
@@ -100,8 +101,12 @@ export interface HandlerOptionsBase<S = unknown> {
 
 /** Options of a handler that handles one event per call (`handle`). */
 export interface EventHandlerOptions<S = unknown> extends HandlerOptionsBase<S> {
-  /** Handles one event. Return `{ state: next }` to change the worker's state. */
+  /** Handles one event. Return `{ state: next }` to change the worker's state. Exclusive with `on`. */
   handle: (event: RecordedEvent, ctx: HandlerContext<S>) => unknown;
+  /** The event catalog from `defineEvents` that types `on` (and whose types `on` keys must be). */
+  events?: EventCatalog<EventShapes> | undefined;
+  /** Not with `handle`: see {@link OnHandlerOptions}. */
+  on?: undefined;
   /** Decides what a failure means. Default: `stop(error)`. */
   error?: (error: unknown, event: RecordedEvent, failure: FailureContext<S>) => ErrorAction | Promise<ErrorAction>;
   handleBatch?: never;
@@ -122,11 +127,44 @@ export interface BatchHandlerOptions<S = unknown> extends HandlerOptionsBase<S> 
   batchTimeoutMs?: number | undefined;
   /** Decides what a failed batch means: `retry` (the same batch), `skip()` (one dead letter per event) or `stop`. Default: `stop(error)`. */
   error?: (error: unknown, events: readonly RecordedEvent[], failure: BatchFailureContext<S>) => ErrorAction | Promise<ErrorAction>;
+  /** The handler's event catalog, if any (a batch handler receives every type: no `on`). */
+  events?: EventCatalog<EventShapes> | undefined;
   handle?: never;
+  on?: never;
 }
 
 /** Handler options, as given to {@link defineHandler}: `handle` (one event per call) or `handleBatch`. */
 export type HandlerOptions<S = unknown> = EventHandlerOptions<S> | BatchHandlerOptions<S>;
+
+/**
+ * The functions of a handler's `on`, one per event type: each receives the event with `type` and `data`
+ * narrowed to that type (typed by the handler's `events`; without `events`, any type with `unknown` data).
+ */
+export type OnHandlers<E extends EventShapes, S = unknown> = string extends keyof E
+  ? { readonly [type: string]: ((event: RecordedEvent, ctx: HandlerContext<S>) => unknown) | undefined }
+  : { readonly [K in keyof E & string]?: (event: TypedEvent<E, K>, ctx: HandlerContext<S>) => unknown };
+
+/**
+ * Options of a handler that handles events by type (`on`) instead of `handle`: it receives only events of those
+ * types (after upcasting), read with a type filter; every other option works as with `handle`.
+ */
+export type OnHandlerOptions<E extends EventShapes = AnyEvents, S = unknown> = Omit<EventHandlerOptions<S>, 'handle' | 'on' | 'events'> & {
+  /** The event catalog from `defineEvents`: types `on` and names the types it may list. */
+  events?: EventCatalog<E> | undefined;
+  /** One function per event type; return `{ state: next }` to change the worker's state. */
+  on: OnHandlers<E, S>;
+  /** Not with `on`. */
+  handle?: undefined;
+};
+
+/**
+ * A handler's `on` as the runtime sees it. Its functions are typed as methods (bivariant in `ctx`), as the other
+ * callbacks of a config are, so that a handler of a specific state type stands where one of `unknown` state does.
+ */
+export type OnMap<S = unknown> = { readonly [type: string]: OnFunction<S> | undefined };
+
+/** One function of an {@link OnMap}. */
+export type OnFunction<S = unknown> = { handle(event: RecordedEvent, ctx: HandlerContext<S>): unknown }['handle'];
 
 /**
  * A validated handler configuration with defaults applied. Callbacks are declared as methods so that a
@@ -147,12 +185,16 @@ export interface HandlerConfig<S = unknown> {
   init?(config: HandlerConfig<S>): HandlerConfig<S> | Promise<HandlerConfig<S>>;
   afterStart?(ctx: StartContext<S>): { state: S } | StopAction | void | Promise<{ state: S } | StopAction | void>;
   beforeReset?(): void | Promise<void>;
-  /** Set for a handler of one event per call. */
+  /** Set for a handler of one event per call (with `on`, a function that calls `on[event.type]`). */
   handle?(event: RecordedEvent, ctx: HandlerContext<S>): unknown;
   /** Set for a batch handler (then `batchSize` and `batchTimeoutMs` are set too). */
   handleBatch?(events: readonly RecordedEvent[], ctx: HandlerContext<S>): unknown;
   readonly batchSize?: number | undefined;
   readonly batchTimeoutMs?: number | undefined;
+  /** The handler's event catalog, if given. */
+  readonly events?: EventCatalog<EventShapes> | undefined;
+  /** The handler's `on`, if it has one: it then reads only these types (and those with an upcaster). */
+  readonly on?: OnMap<S> | undefined;
   /** Called as `(error, event, failure)` for `handle`, `(error, events, batchFailure)` for `handleBatch`. */
   error?(
     error: unknown,

@@ -72,9 +72,10 @@ export function createMemoryLog(): MemoryLog {
 
   function read(request: ReadRequest): ReadResult {
     checkReadRequest(request);
-    const { after, limit, streamId } = request;
+    const { after, limit, streamId, types } = request;
     let page: StoredEvent[];
-    if (streamId === undefined) page = all.slice(after, after + limit);
+    if (types !== undefined) page = readOfTypes(streamId === undefined ? all : (streams.get(streamId) ?? []), after, limit, new Set(types));
+    else if (streamId === undefined) page = all.slice(after, after + limit);
     else {
       const stream = streams.get(streamId) ?? [];
       const start = firstAfter(stream, after);
@@ -112,6 +113,16 @@ function present(event: StoredEvent): RecordedEvent {
     metadata: event.metadata,
     createdAt: new Date(event.createdAtMs),
   };
+}
+
+/** Up to `limit` events of `types` after `after` in `events` (sorted by number), scanning on to the end if need be. */
+function readOfTypes(events: readonly StoredEvent[], after: number, limit: number, types: ReadonlySet<string>): StoredEvent[] {
+  const page: StoredEvent[] = [];
+  for (let i = firstAfter(events, after); i < events.length && page.length < limit; i++) {
+    const event = events[i] as StoredEvent;
+    if (types.has(event.type)) page.push(event);
+  }
+  return page;
 }
 
 /** Index of the first event in `stream` (sorted by number) with `eventNumber > after`. */

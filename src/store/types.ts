@@ -31,6 +31,11 @@ export interface ReadRequest {
   readonly limit: number;
   /** Only this stream's events (a handler's `subscribeTo`); default: all streams. */
   readonly streamId?: string | undefined;
+  /**
+   * Only events of these types (a handler's `on` types and the types with an upcaster); default: every type.
+   * `readThrough` still covers the events of other types, so the reader's cursor moves past them.
+   */
+  readonly types?: readonly string[] | undefined;
 }
 
 /** A page of the log. */

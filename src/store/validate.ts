@@ -24,10 +24,13 @@ export function checkExpectedVersion(expected: unknown): asserts expected is Exp
 }
 
 /** `after` is a non-negative integer, `limit` a positive one, `streamId` a string when given. */
-export function checkReadRequest({ after, limit, streamId }: ReadRequest): void {
+export function checkReadRequest({ after, limit, streamId, types }: ReadRequest): void {
   if (!Number.isSafeInteger(after) || after < 0) throw new StoreError(`read: after must be a non-negative integer, got ${String(after)}`);
   if (!Number.isSafeInteger(limit) || limit < 1) throw new StoreError(`read: limit must be a positive integer, got ${String(limit)}`);
   if (streamId !== undefined && typeof streamId !== 'string') throw new StoreError('read: streamId must be a string');
+  if (types !== undefined && !(Array.isArray(types) && types.every((type) => typeof type === 'string'))) {
+    throw new StoreError('read: types must be an array of event types');
+  }
 }
 
 /** A registration names the handler, its subscription, consistency and a valid `startFrom`. */

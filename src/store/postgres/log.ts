@@ -98,14 +98,14 @@ export function createEventLog({ sql, schema, channel, sequencer, listening }: E
 
   async function read(request: ReadRequest): Promise<ReadResult> {
     checkReadRequest(request);
-    const { after, limit, streamId } = request;
-    let page = await readEvents(sql, schema, after, limit, streamId);
+    const { after, limit, streamId, types } = request;
+    let page = await readEvents(sql, schema, after, limit, streamId, types);
     // Committed batches await numbers. While this process is numbering, the read does not wait: every run
     // numbers all the committed batches it sees and wakes readers, and one committed after the run began is
     // numbered by its appender, by the outbox wake-up ('u'), or by the next run or read that waits.
     if (page.pending && page.events.length < limit && !sequencer.busy) {
       await sequencer.number();
-      page = await readEvents(sql, schema, after, limit, streamId);
+      page = await readEvents(sql, schema, after, limit, streamId, types);
     }
     const events = page.events.map(toRecordedEvent);
     const last = events[events.length - 1];

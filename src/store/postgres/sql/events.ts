@@ -99,18 +99,28 @@ export interface ReadPage {
 }
 
 /**
- * A keyset page of numbered events after `after`, optionally of one stream, with the sequencer's head and
+ * A keyset page of numbered events after `after`, optionally of one stream and of some types, with the sequencer's head and
  * whether committed batches await numbers, all from the same statement snapshot. Walks numbered batches in
  * order (an index range scan), then each batch's events by (stream, version). The head comes as one header
  * row rather than as two more columns of every event row, which the driver would decode a thousand times.
  */
-export async function readEvents(db: ISql, schema: string, after: number, limit: number, streamId: string | undefined): Promise<ReadPage> {
+export async function readEvents(
+  db: ISql, schema: string, after: number, limit: number, streamId: string | undefined, types?: readonly string[] | undefined,
+): Promise<ReadPage> {
   const s = db(schema);
+  // With a type filter a batch may hold no wanted event, so batches are not limited: the outer LIMIT stops the
+  // walk (a nested loop over batches in number order, then an incremental sort) once the page is full. Each
+  // batch is probed once per wanted type in the index events_stream_type_version (stream_id, type, stream_version),
+  // migration 4, so events of other types are passed over without reading their rows. (With `type = any(...)`
+  // instead of one probe per type, the planner prefers the primary key and reads every row to filter it.)
+  const batchLimit = types === undefined ? db`limit ${limit}::integer` : db``;
+  const typeJoin = types === undefined ? db`` : db`cross join lateral unnest(${[...types]}::text[]) as t(type)`;
+  const typeFilter = types === undefined ? db`` : db`and e.type = t.type`;
   const batches =
     streamId === undefined
-      ? db`select * from ${s}.batches where last_number > ${after}::bigint order by last_number limit ${limit}::integer`
+      ? db`select * from ${s}.batches where last_number > ${after}::bigint order by last_number ${batchLimit}`
       : db`select * from ${s}.batches where stream_id = ${streamId}::text and last_number > ${after}::bigint
-           order by last_number limit ${limit}::integer`;
+           order by last_number ${batchLimit}`;
   const rows = await db<ReadRow[]>`
     select q.last_number as head, exists (select 1 from ${s}.batches where last_number is null) as pending, null::json as event
     from ${s}.sequencer q
@@ -120,11 +130,13 @@ export async function readEvents(db: ISql, schema: string, after: number, limit:
                               e.event_id, e.stream_id, e.stream_version, e.type, e.data, e.metadata,
                               floor(extract(epoch from e.created_at) * 1000)::bigint)
       from (${batches}) b
+      ${typeJoin}
       cross join lateral (
         select * from ${s}.events e
         where e.stream_id = b.stream_id
           and e.stream_version >= b.first_version + greatest(0, ${after}::bigint - b.first_number + 1)
           and e.stream_version < b.first_version + b.size
+          ${typeFilter}
         order by e.stream_version
         limit ${limit}::integer
       ) e
