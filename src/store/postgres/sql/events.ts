@@ -37,24 +37,36 @@ export async function appendEvents(db: ISql, schema: string, args: AppendArgs): 
   return row;
 }
 
-/** What `append_numbered` reports (see migration 003): the append's row and, once numbered, its batch's first number. */
-export interface NumberedAppendRow extends AppendRow {
-  /** Null when nothing was appended, or when the run stopped at `max` batches before reaching this one. */
+/** What `append_now` reports for one append (see migration 004). */
+export interface NowAppendRow {
+  /** `busy`: left out of a group because another transaction holds its stream; nothing was stored. */
+  readonly outcome: 'ok' | 'wrong_expected_version' | 'busy';
+  /** First version appended (`ok`), or the stream's version (`wrong_expected_version`); null when nothing was appended. */
+  readonly version: Int8 | null;
+  readonly duplicates: string[];
+  readonly created_at: Date;
+  /** The global number of the first event appended; null when nothing was appended. */
   readonly first_number: Int8 | null;
 }
 
+/** `[{ s, x, v, e }]`: the appends as `append_now` takes them, the events' JSON passed through as it is. */
+function appendsJson(appends: readonly Omit<AppendArgs, 'notifyChannel'>[]): string {
+  const items = appends.map((a) => `{"s":${JSON.stringify(a.streamId)},"x":"${a.expected}","v":${a.expectedVersion},"e":${a.events}}`);
+  return `[${items.join(',')}]`;
+}
+
 /**
- * Appends one stream's events in one transaction and, once it committed, runs the sequencer in a second one,
- * both in a single call (one round trip). Must run outside a transaction block.
+ * Appends and numbers `appends` in one autocommit transaction (one commit, one round trip); one row per append,
+ * in order. `tryLocks` leaves out appends whose stream another transaction holds (outcome `busy`).
  */
-export async function appendNumbered(
-  db: ISql, schema: string, args: Omit<AppendArgs, 'notifyChannel'>, max: number, channel: string,
-): Promise<NumberedAppendRow> {
-  const [row] = await db<NumberedAppendRow[]>`
-    call ${db(schema)}.append_numbered(${args.streamId}::text, ${args.expected}::text, ${args.expectedVersion}::bigint,
-                                       ${args.events}::text::jsonb, ${max}::integer, ${channel}::text)`;
-  if (row === undefined) throw new Error('append_numbered returned no row');
-  return row;
+export async function appendNow(
+  db: ISql, schema: string, appends: readonly Omit<AppendArgs, 'notifyChannel'>[], max: number, channel: string, tryLocks: boolean,
+): Promise<NowAppendRow[]> {
+  const rows = await db<NowAppendRow[]>`
+    select outcome, version, duplicates, created_at, first_number
+    from ${db(schema)}.append_now(${appendsJson(appends)}::text::jsonb, ${max}::integer, ${channel}::text, ${tryLocks}::boolean)`;
+  if (rows.length !== appends.length) throw new StoreError(`append_now returned ${rows.length} rows for ${appends.length} appends`);
+  return rows;
 }
 
 /** What one sequencer run reports. */
