@@ -115,7 +115,7 @@ describe('PostgreSQL append under concurrency', () => {
     try {
       await waitFor(async () => {
         const [row] = await sql<{ waiting: number }[]>`
-          select count(*)::int as waiting from pg_stat_activity where wait_event_type = 'Lock' and (query like '%append_events%' or query like '%append_now%')`;
+          select count(*)::int as waiting from pg_stat_activity where wait_event_type = 'Lock' and (query like '%append_events%' or query like '%append_one%' or query like '%append_now%')`;
         return (row?.waiting ?? 0) > 0;
       }, 'the racing append to wait for the open transaction');
     } finally {

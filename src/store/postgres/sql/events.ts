@@ -62,6 +62,13 @@ function appendsJson(appends: readonly Omit<AppendArgs, 'notifyChannel'>[]): str
 export async function appendNow(
   db: ISql, schema: string, appends: readonly Omit<AppendArgs, 'notifyChannel'>[], max: number, channel: string, tryLocks: boolean,
 ): Promise<NowAppendRow[]> {
+  const [one] = appends;
+  if (appends.length === 1 && one !== undefined) {
+    return db<NowAppendRow[]>`
+      select outcome, version, duplicates, created_at, first_number
+      from ${db(schema)}.append_one(${one.streamId}::text, ${one.expected}::text, ${one.expectedVersion}::bigint,
+                                    ${one.events}::text::jsonb, ${max}::integer, ${channel}::text)`;
+  }
   const rows = await db<NowAppendRow[]>`
     select outcome, version, duplicates, created_at, first_number
     from ${db(schema)}.append_now(${appendsJson(appends)}::text::jsonb, ${max}::integer, ${channel}::text, ${tryLocks}::boolean)`;
