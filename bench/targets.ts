@@ -53,6 +53,17 @@ export function ratioAtLeast(threshold: number, style: 'percent' | 'factor' = 'p
   };
 }
 
+/** Median per-round ratio herald/baseline at most `threshold` (latency against a baseline's), as a factor. */
+export function ratioAtMost(threshold: number): Condition {
+  return {
+    text: `≤ ${threshold}x baseline`,
+    test: (row) => {
+      const ratio = row.ratio?.median ?? Number.NaN;
+      return { ok: ratio <= threshold, miss: `${ratio.toFixed(2)}x instead of ${threshold}x` };
+    },
+  };
+}
+
 /** Median within `±fraction` of `center` (memory growth in %, centered on 0). */
 export function within(center: number, tolerance: number, unit: string): Condition {
   return {
