@@ -47,12 +47,12 @@ export function postgresStore(options: PostgresStoreOptions): PostgresStore {
   // from crashing the process (scripts/patch-postgres.mjs, run at install).
   assertDriverPatched();
   const { sql, owned, schema, sequencerBatchSize, connectionRetryMs, channel } = resolveOptions(options);
-  const sequencer = createSequencer(sql, schema, sequencerBatchSize, channel);
   const notifications = createNotifications({
     sql,
     channel,
     sequence: () => void sequencer.number().catch(() => undefined),
   });
+  const sequencer = createSequencer(sql, schema, sequencerBatchSize, channel, () => notifications.wakeAppendListeners());
   const log = createEventLog({ sql, schema, channel, sequencer, listening: () => notifications.ready() });
   const cursors = createCursors({ sql, schema, channel, head: () => log.head() });
   const deadLetters = createDeadLetters(sql, schema);

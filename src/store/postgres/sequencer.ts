@@ -17,7 +17,8 @@
 import type { ISql } from 'postgres';
 import { createAppendGroups } from './append-groups.ts';
 import type { GroupedAppend } from './append-groups.ts';
-import { appendNow, sequenceBatches } from './sql/events.ts';
+import { createAppendWakeups } from './append-wakeups.ts';
+import { appendNow, notifyAppended, sequenceBatches } from './sql/events.ts';
 import type { NowAppendRow } from './sql/events.ts';
 import { toNumber } from './rows.ts';
 
@@ -25,6 +26,8 @@ import { toNumber } from './rows.ts';
 const APPEND_CALLS = 2;
 /** Most appends one grouped call carries. */
 const GROUP_SIZE = 64;
+/** Appends of one process send at most one NOTIFY per this many milliseconds (see `append-wakeups.ts`). */
+const NOTIFY_EVERY_MS = 3;
 
 /** Runs the sequencer on demand. */
 export interface Sequencer {
@@ -43,12 +46,21 @@ export interface Sequencer {
 }
 
 /** Creates the sequencer of one schema. */
-export function createSequencer(db: ISql, schema: string, maxBatches: number, channel: string): Sequencer {
+export function createSequencer(db: ISql, schema: string, maxBatches: number, channel: string, wakeLocal: () => void): Sequencer {
   let current: Promise<Map<number, number>> | undefined;
   let next: { wanted: Set<number>; promise: Promise<Map<number, number>> } | undefined;
   // Appends number committed batches too. Runs do not wait for them: one may wait on a stream's row lock for
   // as long as another transaction holds it, and the advisory lock orders them with runs anyway.
-  const groups = createAppendGroups((appends, tryLocks) => appendNow(db, schema, appends, maxBatches, channel, tryLocks), APPEND_CALLS, GROUP_SIZE);
+  const wakeups = createAppendWakeups({ wakeLocal, notify: () => notifyAppended(db, channel), everyMs: NOTIFY_EVERY_MS });
+  async function send(appends: readonly GroupedAppend[], tryLocks: boolean): Promise<NowAppendRow[]> {
+    const notify = wakeups.notifyNow();
+    try {
+      return await appendNow(db, schema, appends, { max: maxBatches, channel, notify }, tryLocks);
+    } finally {
+      wakeups.settled(notify);
+    }
+  }
+  const groups = createAppendGroups(send, APPEND_CALLS, GROUP_SIZE);
   const busy = (): boolean => current !== undefined || next !== undefined || groups.pending > 0;
 
   async function runUntilDone(wanted: readonly number[]): Promise<Map<number, number>> {

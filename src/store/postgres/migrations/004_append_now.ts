@@ -119,11 +119,12 @@ END
 $$;
 
 -- Appends p_appends ([{ "s": stream, "x": expected, "v": expected version, "e": events }], in this order) in the
--- caller's (autocommit) transaction and numbers them before it commits. Must be the last thing its transaction
+-- caller's (autocommit) transaction and numbers them before it commits; notifies p_channel ('a') if p_notify
+-- (the store sends at most one such notification per few milliseconds and wakes its own readers itself). Must be the last thing its transaction
 -- does: the sequencer lock it takes is held until the commit. With p_try_locks, an append whose stream row
 -- another transaction holds is left out (outcome 'busy', nothing stored), so one slow transaction never holds
 -- up a group of unrelated appends; the caller sends it again alone. One row per append, in input order.
-CREATE FUNCTION append_now(p_appends jsonb, p_max integer, p_channel text, p_try_locks boolean)
+CREATE FUNCTION append_now(p_appends jsonb, p_max integer, p_channel text, p_notify boolean, p_try_locks boolean)
 RETURNS TABLE (outcome text, version bigint, duplicates jsonb, created_at timestamptz, first_number bigint)
 LANGUAGE plpgsql SET search_path FROM CURRENT AS $$
 DECLARE
@@ -183,7 +184,9 @@ BEGIN
     WHERE v_sizes[t.o] > 0
     WINDOW w AS (ORDER BY t.o);
     UPDATE sequencer SET last_number = v_head + v_total;
-    PERFORM pg_notify(p_channel, 'a');
+    IF p_notify THEN
+      PERFORM pg_notify(p_channel, 'a');
+    END IF;
   END IF;
 
   RETURN QUERY
@@ -202,6 +205,7 @@ CREATE FUNCTION append_one(
   p_events jsonb,
   p_max integer,
   p_channel text,
+  p_notify boolean,
   OUT outcome text,
   OUT version bigint,
   OUT duplicates jsonb,
@@ -294,7 +298,9 @@ BEGIN
   INSERT INTO batches (stream_id, first_version, size, first_number, last_number)
   SELECT p_stream_id, v_current + 1, v_inserted, h.last_number - v_inserted + 1, h.last_number FROM head h
   RETURNING batches.first_number INTO first_number;
-  PERFORM pg_notify(p_channel, 'a');
+  IF p_notify THEN
+    PERFORM pg_notify(p_channel, 'a');
+  END IF;
 END
 $$;
 `;

@@ -57,21 +57,23 @@ function appendsJson(appends: readonly Omit<AppendArgs, 'notifyChannel'>[]): str
 
 /**
  * Appends and numbers `appends` in one autocommit transaction (one commit, one round trip); one row per append,
- * in order. `tryLocks` leaves out appends whose stream another transaction holds (outcome `busy`).
+ * in order. `notify`: whether the commit notifies `channel` ('a'). `tryLocks` leaves out appends whose stream
+ * another transaction holds (outcome `busy`).
  */
 export async function appendNow(
-  db: ISql, schema: string, appends: readonly Omit<AppendArgs, 'notifyChannel'>[], max: number, channel: string, tryLocks: boolean,
+  db: ISql, schema: string, appends: readonly Omit<AppendArgs, 'notifyChannel'>[], numbering: { max: number; channel: string; notify: boolean }, tryLocks: boolean,
 ): Promise<NowAppendRow[]> {
+  const { max, channel, notify } = numbering;
   const [one] = appends;
   if (appends.length === 1 && one !== undefined) {
     return db<NowAppendRow[]>`
       select outcome, version, duplicates, created_at, first_number
       from ${db(schema)}.append_one(${one.streamId}::text, ${one.expected}::text, ${one.expectedVersion}::bigint,
-                                    ${one.events}::text::jsonb, ${max}::integer, ${channel}::text)`;
+                                    ${one.events}::text::jsonb, ${max}::integer, ${channel}::text, ${notify}::boolean)`;
   }
   const rows = await db<NowAppendRow[]>`
     select outcome, version, duplicates, created_at, first_number
-    from ${db(schema)}.append_now(${appendsJson(appends)}::text::jsonb, ${max}::integer, ${channel}::text, ${tryLocks}::boolean)`;
+    from ${db(schema)}.append_now(${appendsJson(appends)}::text::jsonb, ${max}::integer, ${channel}::text, ${notify}::boolean, ${tryLocks}::boolean)`;
   if (rows.length !== appends.length) throw new StoreError(`append_now returned ${rows.length} rows for ${appends.length} appends`);
   return rows;
 }
@@ -193,4 +195,9 @@ export async function lastNumberOf(db: ISql, schema: string, eventIds: readonly 
     ) b
     where e.event_id in (select jsonb_array_elements_text(${JSON.stringify(eventIds)}::text::jsonb))`;
   return { last: row?.last ?? null, unnumbered: row?.unnumbered === true };
+}
+
+/** Tells other processes' readers that numbered events are readable (a trailing wake-up, see `append-wakeups.ts`). */
+export async function notifyAppended(db: ISql, channel: string): Promise<void> {
+  await db`select pg_notify(${channel}, 'a')`;
 }
