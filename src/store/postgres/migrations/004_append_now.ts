@@ -14,7 +14,8 @@
  * caller commits); so do processes still running the code of migration 3 (`append_events`, `append_numbered`
  * and `sequence_batches` keep their signatures and behaviour). Nothing stored changes: every number is kept.
  *
- * `store_events` is the part of `append_events` before its batch row; `append_events` now calls it.
+ * `store_events` is the part of `append_events` before its batch row; `append_events` now calls it. The lone
+ * append's function, `append_one`, is in `004_append_one.ts` (the same migration).
  */
 export const appendNow = /* sql */ `
 -- Stores one append's events (see append_events in migration 1 for the rules): claims the versions under the
@@ -120,8 +121,8 @@ $$;
 
 -- Appends p_appends ([{ "s": stream, "x": expected, "v": expected version, "e": events }], in this order) in the
 -- caller's (autocommit) transaction and numbers them before it commits; notifies p_channel ('a') if p_notify
--- (the store sends at most one such notification per few milliseconds and wakes its own readers itself). Must be the last thing its transaction
--- does: the sequencer lock it takes is held until the commit. With p_try_locks, an append whose stream row
+-- (the store sends at most one such notification per few milliseconds and wakes its own readers itself).
+-- Must be the last thing its transaction does: the sequencer lock it takes is held until the commit. With p_try_locks, an append whose stream row
 -- another transaction holds is left out (outcome 'busy', nothing stored), so one slow transaction never holds
 -- up a group of unrelated appends; the caller sends it again alone. One row per append, in input order.
 CREATE FUNCTION append_now(p_appends jsonb, p_max integer, p_channel text, p_notify boolean, p_try_locks boolean)
@@ -193,114 +194,6 @@ BEGIN
   SELECT v_outcomes[i], v_versions[i], v_dups[i], now(),
          CASE WHEN v_sizes[i] > 0 THEN v_head + (SELECT coalesce(sum(z), 0) FROM unnest(v_sizes[1:i - 1]) z) + 1 END
   FROM generate_subscripts(v_outcomes, 1) AS i ORDER BY i;
-END
-$$;
-
--- One append (the common case; append_now does the same for a group): stores the events as store_events does,
--- then numbers them as append_now does, in one function without nested calls (each costs a little).
-CREATE FUNCTION append_one(
-  p_stream_id text,
-  p_expected text,
-  p_expected_version bigint,
-  p_events jsonb,
-  p_max integer,
-  p_channel text,
-  p_notify boolean,
-  OUT outcome text,
-  OUT version bigint,
-  OUT duplicates jsonb,
-  OUT created_at timestamptz,
-  OUT first_number bigint
-)
-LANGUAGE plpgsql SET search_path FROM CURRENT AS $$
-DECLARE
-  v_count integer := jsonb_array_length(p_events);
-  v_current bigint;
-  v_inserted integer;
-  v_dups text[] := '{}';
-  v_slot bigint;
-  v_row record;
-  v_numbered integer;
-BEGIN
-  IF p_expected = 'any' THEN
-    INSERT INTO streams AS s (stream_id, version) VALUES (p_stream_id, v_count)
-    ON CONFLICT (stream_id) DO UPDATE SET version = s.version + v_count
-    RETURNING s.version - v_count INTO v_current;
-  ELSIF p_expected = 'no_stream' OR (p_expected = 'exact' AND p_expected_version = 0) THEN
-    INSERT INTO streams AS s (stream_id, version) VALUES (p_stream_id, v_count)
-    ON CONFLICT (stream_id) DO UPDATE SET version = v_count WHERE s.version = 0
-    RETURNING 0 INTO v_current;
-  ELSIF p_expected = 'stream_exists' THEN
-    UPDATE streams s SET version = s.version + v_count WHERE s.stream_id = p_stream_id AND s.version > 0
-    RETURNING s.version - v_count INTO v_current;
-  ELSE
-    UPDATE streams s SET version = s.version + v_count WHERE s.stream_id = p_stream_id AND s.version = p_expected_version
-    RETURNING p_expected_version INTO v_current;
-  END IF;
-
-  IF v_current IS NULL THEN
-    SELECT coalesce(array_agg(e.event_id), '{}') INTO v_dups
-    FROM events e WHERE e.event_id IN (SELECT t.x->>'id' FROM jsonb_array_elements(p_events) AS t(x));
-    IF cardinality(v_dups) = v_count THEN
-      outcome := 'ok';
-    ELSE
-      outcome := 'wrong_expected_version';
-      version := coalesce((SELECT s.version FROM streams s WHERE s.stream_id = p_stream_id), 0);
-    END IF;
-    duplicates := to_jsonb(v_dups);
-    created_at := now();
-    RETURN;
-  END IF;
-
-  WITH inserted AS (
-    INSERT INTO events (stream_id, stream_version, event_id, type, data, metadata)
-    SELECT p_stream_id, v_current + t.o, t.x->>'id', t.x->>'type', t.x->'data', t.x->'metadata'
-    FROM jsonb_array_elements(p_events) WITH ORDINALITY AS t(x, o)
-    ORDER BY t.o
-    ON CONFLICT (event_id) DO NOTHING
-    RETURNING 1
-  ) SELECT count(*) INTO v_inserted FROM inserted;
-
-  IF v_inserted < v_count THEN
-    -- Ids stored already (or by a concurrent append that committed first) are duplicates: close the version
-    -- holes they left, lowest first (the stream row is locked by us), and give back their versions.
-    v_dups := ARRAY(
-      SELECT t.x->>'id' FROM jsonb_array_elements(p_events) WITH ORDINALITY AS t(x, o)
-      WHERE NOT EXISTS (SELECT 1 FROM events e WHERE e.event_id = t.x->>'id' AND e.stream_id = p_stream_id AND e.stream_version > v_current)
-      ORDER BY t.o
-    );
-    v_slot := v_current;
-    FOR v_row IN SELECT e.stream_version FROM events e WHERE e.stream_id = p_stream_id AND e.stream_version > v_current ORDER BY 1 LOOP
-      v_slot := v_slot + 1;
-      IF v_row.stream_version <> v_slot THEN
-        UPDATE events SET stream_version = v_slot WHERE stream_id = p_stream_id AND stream_version = v_row.stream_version;
-      END IF;
-    END LOOP;
-    UPDATE streams SET version = v_current + v_inserted WHERE stream_id = p_stream_id;
-  END IF;
-  outcome := 'ok';
-  duplicates := to_jsonb(v_dups);
-  created_at := now();
-  IF v_inserted = 0 THEN
-    RETURN;
-  END IF;
-  version := v_current + 1;
-  PERFORM pg_advisory_xact_lock((SELECT n.oid::integer FROM pg_namespace n WHERE n.nspname = current_schema()), 1213353028);
-  IF EXISTS (SELECT 1 FROM batches b WHERE b.last_number IS NULL ORDER BY b.id LIMIT 1) THEN
-    LOOP
-      SELECT q.numbered INTO v_numbered FROM sequence_batches(p_max, '{}', p_channel) q;
-      EXIT WHEN v_numbered < p_max;
-    END LOOP;
-  END IF;
-  WITH head AS (
-    UPDATE sequencer q SET last_number = q.last_number + v_inserted RETURNING q.last_number
-  )
-  INSERT INTO batches (stream_id, first_version, size, first_number, last_number)
-  SELECT p_stream_id, v_current + 1, v_inserted, h.last_number - v_inserted + 1, h.last_number FROM head h
-  RETURNING batches.first_number INTO first_number;
-  IF p_notify THEN
-    PERFORM pg_notify(p_channel, 'a');
-  END IF;
 END
 $$;
 `;

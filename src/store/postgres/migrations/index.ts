@@ -2,6 +2,7 @@ import { init } from './001_init.ts';
 import { slots } from './002_slots.ts';
 import { appendNumbered } from './003_append_numbered.ts';
 import { appendNow } from './004_append_now.ts';
+import { appendOne } from './004_append_one.ts';
 
 /** One schema change, applied once, in `version` order, and recorded in the `migrations` table. */
 export interface Migration {
@@ -19,5 +20,5 @@ export const migrations: readonly Migration[] = [
   { version: 1, name: 'init', sql: init },
   { version: 2, name: 'slots', sql: slots },
   { version: 3, name: 'append_numbered', sql: appendNumbered },
-  { version: 4, name: 'append_now', sql: appendNow },
+  { version: 4, name: 'append_now', sql: `${appendNow}\n${appendOne}` },
 ];
