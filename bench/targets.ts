@@ -53,6 +53,17 @@ export function ratioAtLeast(threshold: number, style: 'percent' | 'factor' = 'p
   };
 }
 
+/** Every round's ratio herald/baseline at least `threshold` (the worst round), as a percentage. */
+export function everyRoundAtLeast(threshold: number): Condition {
+  return {
+    text: `no round below ${(threshold * 100).toFixed(0)} %`,
+    test: (row) => {
+      const worst = row.ratio?.min ?? Number.NaN;
+      return { ok: worst >= threshold, miss: `worst round ${(worst * 100).toFixed(0)} %` };
+    },
+  };
+}
+
 /** Median per-round ratio herald/baseline at most `threshold` (latency against a baseline's), as a factor. */
 export function ratioAtMost(threshold: number): Condition {
   return {
