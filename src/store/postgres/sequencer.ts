@@ -55,7 +55,7 @@ export function createSequencer(db: ISql, schema: string, maxBatches: number, ch
   async function send(appends: readonly GroupedAppend[], tryLocks: boolean): Promise<NowAppendRow[]> {
     const notify = wakeups.notifyNow();
     try {
-      return await appendNow(db, schema, appends, { max: maxBatches, channel, notify }, tryLocks);
+      return await appendNow(db, schema, appends, { channel, notify }, tryLocks);
     } finally {
       wakeups.settled(notify);
     }

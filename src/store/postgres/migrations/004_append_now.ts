@@ -125,7 +125,7 @@ $$;
 -- Must be the last thing its transaction does: the sequencer lock it takes is held until the commit. With p_try_locks, an append whose stream row
 -- another transaction holds is left out (outcome 'busy', nothing stored), so one slow transaction never holds
 -- up a group of unrelated appends; the caller sends it again alone. One row per append, in input order.
-CREATE FUNCTION append_now(p_appends jsonb, p_max integer, p_channel text, p_notify boolean, p_try_locks boolean)
+CREATE FUNCTION append_now(p_appends jsonb, p_channel text, p_notify boolean, p_try_locks boolean)
 RETURNS TABLE (outcome text, version bigint, duplicates jsonb, created_at timestamptz, first_number bigint)
 LANGUAGE plpgsql SET search_path FROM CURRENT AS $$
 DECLARE
@@ -138,7 +138,6 @@ DECLARE
   v_dups jsonb[] := '{}';
   v_total bigint := 0;
   v_head bigint;
-  v_numbered integer;
 BEGIN
   IF p_try_locks THEN
     SELECT coalesce(array_agg(s.stream_id), '{}') INTO v_busy FROM streams s
@@ -169,22 +168,29 @@ BEGIN
 
   IF v_total > 0 THEN
     PERFORM pg_advisory_xact_lock((SELECT n.oid::integer FROM pg_namespace n WHERE n.nspname = current_schema()), 1213353028);
-    -- A new snapshot per statement from here: every batch committed before the lock is visible. Batches of
-    -- outbox appends committed earlier get their numbers first (a stream's versions stay in number order).
-    IF EXISTS (SELECT 1 FROM batches b WHERE b.last_number IS NULL ORDER BY b.id LIMIT 1) THEN
-      LOOP
-        SELECT q.numbered INTO v_numbered FROM sequence_batches(p_max, '{}', p_channel) q;
-        EXIT WHEN v_numbered < p_max;
-      END LOOP;
-    END IF;
-    SELECT q.last_number INTO v_head FROM sequencer q;
-    INSERT INTO batches (stream_id, first_version, size, first_number, last_number)
-    SELECT t.x->>'s', v_versions[t.o], v_sizes[t.o],
-           v_head + sum(v_sizes[t.o]) OVER w - v_sizes[t.o] + 1, v_head + sum(v_sizes[t.o]) OVER w
-    FROM jsonb_array_elements(p_appends) WITH ORDINALITY AS t(x, o)
-    WHERE v_sizes[t.o] > 0
-    WINDOW w AS (ORDER BY t.o);
-    UPDATE sequencer SET last_number = v_head + v_total;
+    -- A new snapshot from here: every batch committed before the lock is visible. Batches of outbox appends
+    -- committed earlier get their numbers first (a stream's versions stay in number order), then this call's.
+    WITH pending AS (
+      SELECT b.id, b.size, sum(b.size) OVER (ORDER BY b.id) AS upto FROM batches b WHERE b.last_number IS NULL
+    ), total AS (
+      SELECT coalesce(max(p.upto), 0)::bigint AS n FROM pending p
+    ), head AS (
+      UPDATE sequencer q SET last_number = q.last_number + t.n + v_total FROM total t
+      RETURNING q.last_number - t.n - v_total AS before, t.n AS pending
+    ), numbered AS (
+      UPDATE batches b SET first_number = h.before + p.upto - p.size + 1, last_number = h.before + p.upto
+      FROM pending p, head h WHERE b.id = p.id
+      RETURNING b.id
+    ), mine AS (
+      INSERT INTO batches (stream_id, first_version, size, first_number, last_number)
+      SELECT t.x->>'s', v_versions[t.o], v_sizes[t.o],
+             h.before + h.pending + sum(v_sizes[t.o]) OVER w - v_sizes[t.o] + 1, h.before + h.pending + sum(v_sizes[t.o]) OVER w
+      FROM jsonb_array_elements(p_appends) WITH ORDINALITY AS t(x, o), head h
+      WHERE v_sizes[t.o] > 0
+      WINDOW w AS (ORDER BY t.o)
+      RETURNING 1
+    )
+    SELECT h.before + h.pending INTO v_head FROM head h;
     IF p_notify THEN
       PERFORM pg_notify(p_channel, 'a');
     END IF;

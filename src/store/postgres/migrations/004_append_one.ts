@@ -4,13 +4,13 @@
  */
 export const appendOne = /* sql */ `
 -- One append (the common case; append_now does the same for a group): stores the events as store_events does,
--- then numbers them as append_now does, in one function without nested calls (each costs a little).
+-- then numbers them as append_now does, in one function without nested calls and in as few statements as it
+-- can (each costs a little): the stream row, the events with the sequencer lock, the numbers.
 CREATE FUNCTION append_one(
   p_stream_id text,
   p_expected text,
   p_expected_version bigint,
   p_events jsonb,
-  p_max integer,
   p_channel text,
   p_notify boolean,
   OUT outcome text,
@@ -27,7 +27,6 @@ DECLARE
   v_dups text[] := '{}';
   v_slot bigint;
   v_row record;
-  v_numbered integer;
 BEGIN
   IF p_expected = 'any' THEN
     INSERT INTO streams AS s (stream_id, version) VALUES (p_stream_id, v_count)
@@ -59,6 +58,8 @@ BEGIN
     RETURN;
   END IF;
 
+  -- Stores the events, then (the lateral join depends on the count, so only after the insert) takes the sequencer
+  -- lock, held until the commit: never while this transaction could wait for another one's row.
   WITH inserted AS (
     INSERT INTO events (stream_id, stream_version, event_id, type, data, metadata)
     SELECT p_stream_id, v_current + t.o, t.x->>'id', t.x->>'type', t.x->'data', t.x->'metadata'
@@ -66,7 +67,12 @@ BEGIN
     ORDER BY t.o
     ON CONFLICT (event_id) DO NOTHING
     RETURNING 1
-  ) SELECT count(*) INTO v_inserted FROM inserted;
+  )
+  SELECT q.c INTO v_inserted
+  FROM (SELECT count(*)::integer AS c FROM inserted) q
+  CROSS JOIN LATERAL (
+    SELECT pg_advisory_xact_lock((SELECT n.oid::integer FROM pg_namespace n WHERE n.nspname = current_schema()), 1213353028 + 0 * q.c)::text
+  ) l;
 
   IF v_inserted < v_count THEN
     -- Ids stored already (or by a concurrent append that committed first) are duplicates: close the version
@@ -92,19 +98,26 @@ BEGIN
     RETURN;
   END IF;
   version := v_current + 1;
-  PERFORM pg_advisory_xact_lock((SELECT n.oid::integer FROM pg_namespace n WHERE n.nspname = current_schema()), 1213353028);
-  IF EXISTS (SELECT 1 FROM batches b WHERE b.last_number IS NULL ORDER BY b.id LIMIT 1) THEN
-    LOOP
-      SELECT q.numbered INTO v_numbered FROM sequence_batches(p_max, '{}', p_channel) q;
-      EXIT WHEN v_numbered < p_max;
-    END LOOP;
-  END IF;
-  WITH head AS (
-    UPDATE sequencer q SET last_number = q.last_number + v_inserted RETURNING q.last_number
+  -- After the lock (taken by the statement above, once the events were stored), one statement: its snapshot sees
+  -- every batch committed before the lock. Batches of outbox appends committed earlier get their numbers first
+  -- (a stream's versions stay in number order), then this append's batch is recorded already numbered.
+  WITH pending AS (
+    SELECT b.id, b.size, sum(b.size) OVER (ORDER BY b.id) AS upto FROM batches b WHERE b.last_number IS NULL
+  ), total AS (
+    SELECT coalesce(max(p.upto), 0)::bigint AS n FROM pending p
+  ), head AS (
+    UPDATE sequencer q SET last_number = q.last_number + t.n + v_inserted FROM total t
+    RETURNING q.last_number - t.n - v_inserted AS before, t.n AS pending
+  ), numbered AS (
+    UPDATE batches b SET first_number = h.before + p.upto - p.size + 1, last_number = h.before + p.upto
+    FROM pending p, head h WHERE b.id = p.id
+    RETURNING b.id
+  ), mine AS (
+    INSERT INTO batches (stream_id, first_version, size, first_number, last_number)
+    SELECT p_stream_id, v_current + 1, v_inserted, h.before + h.pending + 1, h.before + h.pending + v_inserted FROM head h
+    RETURNING batches.first_number
   )
-  INSERT INTO batches (stream_id, first_version, size, first_number, last_number)
-  SELECT p_stream_id, v_current + 1, v_inserted, h.last_number - v_inserted + 1, h.last_number FROM head h
-  RETURNING batches.first_number INTO first_number;
+  SELECT m.first_number INTO first_number FROM mine m;
   IF p_notify THEN
     PERFORM pg_notify(p_channel, 'a');
   END IF;

@@ -61,19 +61,19 @@ function appendsJson(appends: readonly Omit<AppendArgs, 'notifyChannel'>[]): str
  * another transaction holds (outcome `busy`).
  */
 export async function appendNow(
-  db: ISql, schema: string, appends: readonly Omit<AppendArgs, 'notifyChannel'>[], numbering: { max: number; channel: string; notify: boolean }, tryLocks: boolean,
+  db: ISql, schema: string, appends: readonly Omit<AppendArgs, 'notifyChannel'>[], numbering: { channel: string; notify: boolean }, tryLocks: boolean,
 ): Promise<NowAppendRow[]> {
-  const { max, channel, notify } = numbering;
+  const { channel, notify } = numbering;
   const [one] = appends;
   if (appends.length === 1 && one !== undefined) {
     return db<NowAppendRow[]>`
       select outcome, version, duplicates, created_at, first_number
       from ${db(schema)}.append_one(${one.streamId}::text, ${one.expected}::text, ${one.expectedVersion}::bigint,
-                                    ${one.events}::text::jsonb, ${max}::integer, ${channel}::text, ${notify}::boolean)`;
+                                    ${one.events}::text::jsonb, ${channel}::text, ${notify}::boolean)`;
   }
   const rows = await db<NowAppendRow[]>`
     select outcome, version, duplicates, created_at, first_number
-    from ${db(schema)}.append_now(${appendsJson(appends)}::text::jsonb, ${max}::integer, ${channel}::text, ${notify}::boolean, ${tryLocks}::boolean)`;
+    from ${db(schema)}.append_now(${appendsJson(appends)}::text::jsonb, ${channel}::text, ${notify}::boolean, ${tryLocks}::boolean)`;
   if (rows.length !== appends.length) throw new StoreError(`append_now returned ${rows.length} rows for ${appends.length} appends`);
   return rows;
 }
