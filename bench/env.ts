@@ -18,6 +18,8 @@ export interface Environment {
   readonly postgres: string;
   readonly serverSettings: string;
   readonly serverOrigin: string;
+  /** With `--durable`: the second server's origin and settings. */
+  durableServer?: string | undefined;
   readonly commit: string;
   readonly packages: Record<string, string>;
 }

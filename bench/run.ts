@@ -6,17 +6,21 @@
  *   npm run bench                      all scenarios, full sizes (several minutes)
  *   npm run bench -- --quick           small sizes, one round, < 1 minute; writes no docs (CI)
  *   npm run bench -- --only=catch-up   some scenarios (comma-separated names); add --out=DIR to write docs
+ *   npm run bench -- --durable         also runs append, live latency and catch-up (transactional) on a second,
+ *                                      durable server (fsync, synchronous_commit, full_page_writes on), rows beside
  *   node --cpu-prof --import tsx bench/run.ts --only=catch-up   to profile one scenario
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { startPostgres } from '../test/support/postgres.ts';
 import { chartSvg } from './chart.ts';
 import { connect, databaseFactory } from './db.ts';
 import { describeEnvironment } from './env.ts';
 import { consoleTable, markdown, spliceGenerated, type ScenarioOutcome } from './report.ts';
 import { scenarios } from './scenarios/index.ts';
+import { startBenchServer } from './server.ts';
+import type { BenchServer } from './server.ts';
+import type { Scenario } from './types.ts';
 import { now, withTimeout } from './timing.ts';
 import type { BenchContext } from './types.ts';
 
@@ -29,6 +33,42 @@ the ratios more than the absolute figures. \`npm run bench -- --quick\` runs eve
 runs it so the bench cannot rot; it asserts nothing about timings).
 `;
 
+/** Scenarios that `--durable` runs again on the durable server (commit-bound figures). */
+const DURABLE_SCENARIOS = ['append', 'live-latency', 'catch-up'];
+const DURABLE_SUFFIX = ' (durable server)';
+
+/** Runs `selected` on `server`, each in fresh databases; `suffix` marks the scenario titles of its rows. */
+async function runAll(server: BenchServer, selected: readonly Scenario[], mode: { quick: boolean; rounds: number }, suffix: string): Promise<ScenarioOutcome[]> {
+  const databases = databaseFactory(server.url);
+  const outcomes: ScenarioOutcome[] = [];
+  try {
+    for (const scenario of selected) {
+      const title = `${scenario.title}${suffix}`;
+      const ctx: BenchContext = {
+        quick: mode.quick,
+        rounds: mode.rounds,
+        freshDatabase: (label) => databases.create(label),
+        log: (message) => console.error(`  [${scenario.name}${suffix}] ${message}`),
+      };
+      console.error(`bench: ${title}`);
+      const t0 = now();
+      try {
+        const result = await withTimeout(scenario.run(ctx), mode.quick ? 40_000 : scenario.timeoutMs, scenario.name);
+        const rows = result.rows.map((row) => ({ ...row, scenario: `${row.scenario}${suffix}` }));
+        outcomes.push({ name: `${scenario.name}${suffix}`, title, rows, remarks: result.remarks, seconds: (now() - t0) / 1000 });
+        console.error(`bench: ${title} took ${((now() - t0) / 1000).toFixed(1)} s`);
+      } catch (error) {
+        const message = error instanceof Error ? error.message : String(error);
+        console.error(`bench: ${title} failed: ${error instanceof Error ? error.stack : message}`);
+        outcomes.push({ name: `${scenario.name}${suffix}`, title, rows: [], remarks: [], error: message, seconds: (now() - t0) / 1000 });
+      }
+    }
+  } finally {
+    await databases.close().catch(() => undefined);
+  }
+  return outcomes;
+}
+
 async function main(): Promise<number> {
   const { values } = parseArgs({
     options: {
@@ -36,6 +76,7 @@ async function main(): Promise<number> {
       only: { type: 'string' },
       rounds: { type: 'string' },
       out: { type: 'string' },
+      durable: { type: 'boolean', default: false },
     },
   });
   const quick = values.quick === true;
@@ -51,32 +92,24 @@ async function main(): Promise<number> {
   const selected = scenarios.filter((s) => only === undefined || only.includes(s.name));
   const started = now();
 
-  const server = await startPostgres();
-  const databases = databaseFactory(server.url);
+  const server = await startBenchServer(false);
   const outcomes: ScenarioOutcome[] = [];
   try {
     const admin = connect(server.url, 1);
     const env = await describeEnvironment(admin, quick ? 'quick mode: small sizes, 1 round' : `full mode: ${rounds} rounds`, server.external);
     await admin.end({ timeout: 5 });
     console.error(`bench: ${env.postgres}, ${env.serverSettings}`);
-
-    for (const scenario of selected) {
-      const ctx: BenchContext = {
-        quick,
-        rounds,
-        freshDatabase: (label) => databases.create(label),
-        log: (message) => console.error(`  [${scenario.name}] ${message}`),
-      };
-      console.error(`bench: ${scenario.title}`);
-      const t0 = now();
+    outcomes.push(...(await runAll(server, selected, { quick, rounds }, '')));
+    if (values.durable === true) {
+      const durable = await startBenchServer(true);
       try {
-        const result = await withTimeout(scenario.run(ctx), quick ? 40_000 : scenario.timeoutMs, scenario.name);
-        outcomes.push({ name: scenario.name, title: scenario.title, rows: result.rows, remarks: result.remarks, seconds: (now() - t0) / 1000 });
-        console.error(`bench: ${scenario.title} took ${((now() - t0) / 1000).toFixed(1)} s`);
-      } catch (error) {
-        const message = error instanceof Error ? error.message : String(error);
-        console.error(`bench: ${scenario.title} failed: ${error instanceof Error ? error.stack : message}`);
-        outcomes.push({ name: scenario.name, title: scenario.title, rows: [], remarks: [], error: message, seconds: (now() - t0) / 1000 });
+        const durableAdmin = connect(durable.url, 1);
+        env.durableServer = `${durable.origin}; ${(await describeEnvironment(durableAdmin, env.mode, durable.external)).serverSettings}`;
+        await durableAdmin.end({ timeout: 5 });
+        const again = selected.filter((s) => DURABLE_SCENARIOS.includes(s.name));
+        outcomes.push(...(await runAll(durable, again, { quick, rounds }, DURABLE_SUFFIX)));
+      } finally {
+        await durable.stop();
       }
     }
 
@@ -95,11 +128,10 @@ async function main(): Promise<number> {
       console.error(`bench: wrote ${mdPath} and ${join(outDir, 'benchmarks.svg')}`);
     }
   } finally {
-    await databases.close().catch(() => undefined);
     await server.stop();
   }
   const failed = outcomes.filter((o) => o.error !== undefined);
-  console.error(`bench: ${selected.length - failed.length} of ${selected.length} scenarios ran in ${((now() - started) / 1000).toFixed(0)} s`);
+  console.error(`bench: ${outcomes.length - failed.length} of ${outcomes.length} scenario runs ran in ${((now() - started) / 1000).toFixed(0)} s`);
   return failed.length === 0 ? 0 : 1;
 }
 

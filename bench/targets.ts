@@ -53,6 +53,28 @@ export function ratioAtLeast(threshold: number, style: 'percent' | 'factor' = 'p
   };
 }
 
+/** Every round's ratio herald/baseline at least `threshold` (the worst round), as a percentage. */
+export function everyRoundAtLeast(threshold: number): Condition {
+  return {
+    text: `no round below ${(threshold * 100).toFixed(0)} %`,
+    test: (row) => {
+      const worst = row.ratio?.min ?? Number.NaN;
+      return { ok: worst >= threshold, miss: `worst round ${(worst * 100).toFixed(0)} %` };
+    },
+  };
+}
+
+/** Median per-round ratio herald/baseline at most `threshold` (latency against a baseline's), as a factor. */
+export function ratioAtMost(threshold: number): Condition {
+  return {
+    text: `≤ ${threshold}x baseline`,
+    test: (row) => {
+      const ratio = row.ratio?.median ?? Number.NaN;
+      return { ok: ratio <= threshold, miss: `${ratio.toFixed(2)}x instead of ${threshold}x` };
+    },
+  };
+}
+
 /** Median within `±fraction` of `center` (memory growth in %, centered on 0). */
 export function within(center: number, tolerance: number, unit: string): Condition {
   return {

@@ -44,12 +44,12 @@ export interface PostgresStore extends EventStore {
  */
 export function postgresStore(options: PostgresStoreOptions): PostgresStore {
   const { sql, owned, schema, sequencerBatchSize, connectionRetryMs, autoMigrate, channel } = resolveOptions(options);
-  const sequencer = createSequencer(sql, schema, sequencerBatchSize, channel);
   const notifications = createNotifications({
     sql,
     channel,
     sequence: () => void sequencer.number().catch(() => undefined),
   });
+  const sequencer = createSequencer(sql, schema, sequencerBatchSize, channel, () => notifications.wakeAppendListeners());
   const log = createEventLog({ sql, schema, channel, sequencer, listening: () => notifications.ready() });
   const cursors = createCursors({ sql, schema, channel, head: () => log.head() });
   const deadLetters = createDeadLetters(sql, schema);

@@ -20,6 +20,8 @@ export interface Notifications {
    * write awaiting it is heard by this process's own listeners.
    */
   ready(): Promise<void>;
+  /** Wakes this process's append listeners at once, as an `a` notification would (after its own appends). */
+  wakeAppendListeners(): void;
   /** Stops listening; later notifications are ignored. Idempotent. */
   close(): Promise<void>;
 }
@@ -87,6 +89,9 @@ export function createNotifications({ sql, channel, sequence }: NotificationDeps
     onAppend: (listener) => subscribe(appendListeners, listener),
     onCursorSaved: (listener) => subscribe(cursorListeners, listener),
     onMembershipChanged: (listener) => subscribe(membershipListeners, listener),
+    wakeAppendListeners() {
+      if (!closed) callEach(appendListeners);
+    },
     async ready() {
       await listening;
     },

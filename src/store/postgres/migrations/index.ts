@@ -1,7 +1,9 @@
 import { init } from './001_init.ts';
 import { slots } from './002_slots.ts';
 import { appendNumbered } from './003_append_numbered.ts';
-import { typeFilter } from './004_type_filter.ts';
+import { appendNow } from './004_append_now.ts';
+import { appendOne } from './004_append_one.ts';
+import { typeFilter } from './005_type_filter.ts';
 
 /** One schema change, applied once, in `version` order, and recorded in the `migrations` table. */
 export interface Migration {
@@ -19,5 +21,6 @@ export const migrations: readonly Migration[] = [
   { version: 1, name: 'init', sql: init },
   { version: 2, name: 'slots', sql: slots },
   { version: 3, name: 'append_numbered', sql: appendNumbered },
-  { version: 4, name: 'type_filter', sql: typeFilter },
+  { version: 4, name: 'append_now', sql: `${appendNow}\n${appendOne}` },
+  { version: 5, name: 'type_filter', sql: typeFilter },
 ];

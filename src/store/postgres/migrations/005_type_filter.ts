@@ -1,5 +1,5 @@
 /**
- * Migration 4: an index for reads filtered by event type (handlers with `on`). A read walks batches in number
+ * Migration 5: an index for reads filtered by event type (handlers with `on`). A read walks batches in number
  * order and takes each batch's events of the wanted types by (stream_id, type, stream_version), so the events of
  * other types cost an index probe, never a row read or a row sent.
  * Building it blocks appends on a large log for as long as it takes; an index of that name created beforehand
