@@ -8,12 +8,17 @@ import { inMemoryStore } from '../store/memory.ts';
 import { resolveSupervisorOptions } from '../supervisor/spec.ts';
 import { startRootSupervisor, type RootSupervisor } from '../supervisor/runtime.ts';
 import { createTelemetry } from '../telemetry/emitter.ts';
+import { requestReplay, requestReset } from '../ops/requests.ts';
 import { createConsistencyWaiter } from './consistency.ts';
+import { createControlParticipant, slotOfEvent, type ControlParticipant } from './control.ts';
 import { covers, resolveDispatchOptions } from './dispatch-options.ts';
 import type { HandlerInstance } from './handler-instance.ts';
 import { resolveAppOptions } from './options.ts';
 import { buildTree } from './tree.ts';
 import type { App, AppOptions } from './types.ts';
+
+/** How long `app.reset` and `app.replayDeadLetter` wait for other processes to carry them out. */
+const CONTROL_TIMEOUT_MS = 30_000;
 
 /**
  * Creates an app: a store, a root supervisor for its handlers, and dispatch.
@@ -41,6 +46,7 @@ export function createApp(options: AppOptions = {}): App {
   let head = 0;
   let drainTimeoutMs = 10_000;
   let root: RootSupervisor | undefined;
+  let participant: ControlParticipant | undefined;
   let started = false;
   let stopping: Promise<void> | undefined;
   let resolveDone: () => void = () => {};
@@ -111,6 +117,13 @@ export function createApp(options: AppOptions = {}): App {
       for (const instance of tree.instances) instances.set(instance.config.name, instance);
       root.done.then(resolveDone, rejectDone);
       await root.start();
+      if (store.control !== undefined && instances.size > 0) {
+        participant = createControlParticipant({
+          control: store.control, store, node, clock, appName: name, pollMs: resolved.pollMs, instances,
+          onError: (error) => telemetry.emit('store:warning', { app: name, message: `control requests: ${error instanceof Error ? error.message : String(error)}` }),
+        });
+        participant.start();
+      }
     },
     async dispatch(streamId, events, dispatchOptions) {
       const stream = validateStreamId(streamId);
@@ -132,11 +145,17 @@ export function createApp(options: AppOptions = {}): App {
     async reset(handlerName) {
       const instance = instances.get(handlerName);
       if (instance === undefined) throw new HandlerConfigError(`no handler named "${handlerName}" in app "${name}"`, 'name');
+      // Run by other processes too: they carry it out together (this one included), see ./control.ts.
+      if (store.control !== undefined && (await store.control.liveMembers(handlerName)).length > 0) {
+        await requestReset(store, handlerName, { timeoutMs: CONTROL_TIMEOUT_MS });
+        return;
+      }
       await instance.reset();
     },
     stop(stopOptions) {
       stopping ??= (async () => {
         if (stopOptions?.timeoutMs !== undefined) drainTimeoutMs = stopOptions.timeoutMs;
+        await participant?.close();
         await root?.stop();
         waiter.close();
         await store.close();
@@ -151,6 +170,12 @@ export function createApp(options: AppOptions = {}): App {
       const deadLetter = await store.getDeadLetter(id);
       if (deadLetter === undefined) throw new HandlerConfigError(`no dead letter with id "${id}"`, 'id');
       const instance = instances.get(deadLetter.handlerName);
+      const here = instance?.running === true && instance.status().slots.owned.includes(slotOfEvent(instance.config, deadLetter.event, name));
+      if (!here && store.control !== undefined && (await store.control.liveMembers(deadLetter.handlerName)).length > 0) {
+        // Another process owns the event's slot: it replays it.
+        const result = await requestReplay(store, id, { timeoutMs: CONTROL_TIMEOUT_MS });
+        return result.state === 'done' ? (result.outcome as 'handled' | 'skipped' | 'stopped') : 'stopped';
+      }
       if (instance === undefined || !instance.running) {
         throw new HandlerConfigError(`handler "${deadLetter.handlerName}" is not running in app "${name}"`, 'handler');
       }
