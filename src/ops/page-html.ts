@@ -24,6 +24,7 @@ export const pageHtml = /* html */ `<!doctype html>
   th, td { text-align: left; padding: 7px 10px; border-bottom: 1px solid var(--line); vertical-align: top; }
   th { font-size: 12px; text-transform: uppercase; letter-spacing: .04em; color: var(--muted); background: #fcfcfd; }
   td.num { font-variant-numeric: tabular-nums; text-align: right; }
+  td:last-child { white-space: nowrap; }
   .state { display: inline-block; padding: 1px 8px; border-radius: 10px; font-size: 12px; font-weight: 600; }
   .state.live { background: #ecfdf3; color: var(--ok); }
   .state.running { background: #fffaeb; color: var(--warn); }
