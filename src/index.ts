@@ -159,8 +159,11 @@ export type { HandlerReport, MemberStatus, StatusReport } from './ops/status.ts'
 
 /** Control requests: a reset or replay carried out by the processes running a handler. */
 export type { ControlRequest, HandlerOperations, StoreControl } from './store/types.ts';
+
 /** Telemetry payload types, by event name. */
 export type {
+  DispatchStartPayload,
+  DispatchStopPayload,
   HandleExceptionPayload,
   HandleStartPayload,
   HandleStopPayload,

@@ -12,6 +12,7 @@ import { requestReplay, requestReset } from '../ops/requests.ts';
 import { createConsistencyWaiter } from './consistency.ts';
 import { createControlParticipant, slotOfEvent, type ControlParticipant } from './control.ts';
 import { covers, resolveDispatchOptions } from './dispatch-options.ts';
+import { observeDispatch } from './dispatch-telemetry.ts';
 import type { HandlerInstance } from './handler-instance.ts';
 import { resolveAppOptions } from './options.ts';
 import { buildTree } from './tree.ts';
@@ -128,16 +129,25 @@ export function createApp(options: AppOptions = {}): App {
     async dispatch(streamId, events, dispatchOptions) {
       const stream = validateStreamId(streamId);
       const opts = resolveDispatchOptions(dispatchOptions);
-      const targets = opts.consistency === 'eventual' ? [] : await strongTargets(stream, opts.consistency);
-      const result = await store.append({
-        streamId: stream,
-        events: normalizeEvents(events, newId),
-        expectedVersion: opts.expectedVersion,
-        transaction: opts.sql,
-      });
-      if (result.lastEventNumber > head) head = result.lastEventNumber;
-      if (targets.length > 0 && result.lastEventNumber > 0) await waiter.wait(targets, result.lastEventNumber, opts.timeoutMs);
-      return { events: result.events, duplicates: result.duplicates, lastEventNumber: result.lastEventNumber };
+      const normalized = normalizeEvents(events, newId);
+      // Before any await: listeners of dispatch:start see the caller's async context (its active span).
+      const observed = observeDispatch(telemetry, clock, name, stream, normalized.length);
+      try {
+        const targets = opts.consistency === 'eventual' ? [] : await strongTargets(stream, opts.consistency);
+        const result = await store.append({
+          streamId: stream,
+          events: observed === undefined ? normalized : observed.withMetadata(normalized),
+          expectedVersion: opts.expectedVersion,
+          transaction: opts.sql,
+        });
+        if (result.lastEventNumber > head) head = result.lastEventNumber;
+        if (targets.length > 0 && result.lastEventNumber > 0) await waiter.wait(targets, result.lastEventNumber, opts.timeoutMs);
+        observed?.stop();
+        return { events: result.events, duplicates: result.duplicates, lastEventNumber: result.lastEventNumber };
+      } catch (error) {
+        observed?.stop(error);
+        throw error;
+      }
     },
     status() {
       return [...instances.values()].map((instance) => instance.status());
