@@ -29,6 +29,7 @@ const examples: readonly [file: string, expected: readonly RegExp[]][] = [
   ['supervisors.ts', [/restart: projections restarted Totals/, /Importer stopped, restarts 0/, /app.done rejected: SUPERVISOR_GAVE_UP, cause: poison event/]],
   ['consistency.ts', [/strong: balance acct-1 = 50/, /handlers behind: Ledger/, /unknown handlers: "Ghost"/]],
   ['scaling.ts', [/split: process-a owns 0,1,2,3, process-b owns 4,5,6,7/, /after process-a stopped, process-b owns 8 slots/, /every event handled exactly once: true/]],
+  ['otel.ts', [/handled OrderPaid; its metadata carries traceparent 00-[0-9a-f]{32}-[0-9a-f]{16}-01/, /name: 'herald dispatch order-1'/, /kind: 4/, /name: 'herald\.handle\.failures'/, /stopped cleanly/]],
   ['telemetry.ts', [/handle:exception Projector attempt 1 -> retry/, /herald:handle:stop: 2 events handled/]],
 ];
 

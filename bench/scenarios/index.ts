@@ -4,8 +4,9 @@ import { append } from './append.ts';
 import { catchUp } from './catch-up.ts';
 import { liveLatency } from './live-latency.ts';
 import { memory } from './memory.ts';
+import { otel } from './otel.ts';
 import { partitions } from './partitions.ts';
 import { queues } from './queues.ts';
 import { strong } from './strong.ts';
 
-export const scenarios: readonly Scenario[] = [catchUp, append, liveLatency, strong, partitions, queues, memory];
+export const scenarios: readonly Scenario[] = [catchUp, append, liveLatency, strong, partitions, queues, memory, otel];

@@ -3,7 +3,8 @@
  * written into every event's metadata; `herald handle <handler>` (CONSUMER) per handling attempt, parented to the
  * context the event carries (also from another process). Attributes follow the OpenTelemetry messaging conventions.
  */
-import { context, SpanKind, SpanStatusCode, trace, type Span, type Tracer } from '@opentelemetry/api';
+import { context, SpanKind, SpanStatusCode, trace, type Span, type SpanContext, type Tracer } from '@opentelemetry/api';
+import type { RecordedEvent } from '../events/types.ts';
 import type { HandleExceptionPayload, HandleStartPayload, HandleStopPayload, DispatchStartPayload } from '../telemetry/types.ts';
 import { contextFromMetadata, traceMetadata } from './trace-context.ts';
 
@@ -19,7 +20,6 @@ export interface TraceListeners {
 }
 
 const SYSTEM = 'herald';
-const keyOf = (payload: HandleStartPayload): string => `${payload.handlerName}\u0000${payload.workerIndex}\u0000${payload.event.eventNumber}`;
 
 function recordError(span: Span, error: unknown): void {
   const exception = error instanceof Error ? error : new Error(String(error));
@@ -30,9 +30,24 @@ function recordError(span: Span, error: unknown): void {
 /** Creates the span listeners over `tracer`. */
 export function createTraceListeners(tracer: Tracer): TraceListeners {
   const dispatches = new Map<DispatchStartPayload, Span>();
-  const handlings = new Map<string, Span>();
+  /**
+   * Per handler, by the event object handed to `handle` (the same in the start, stop and exception payloads of one
+   * handling; handlers of one app may share an event object, so the handler's name comes first).
+   */
+  const handlings = keyedByEvent<Span>();
   /** The attempt the next start of an event is (after a retry). */
-  const attempts = new Map<string, number>();
+  const attempts = keyedByEvent<number>();
+  /** The parent context of the last metadata seen: the events of one dispatch (read in a row) share it. */
+  let lastParent: { traceparent: unknown; tracestate: unknown; remote: SpanContext | undefined } | undefined;
+
+  function remoteOf(metadata: Readonly<Record<string, unknown>>): SpanContext | undefined {
+    const { traceparent, tracestate } = metadata;
+    const last = lastParent;
+    if (last !== undefined && last.traceparent === traceparent && last.tracestate === tracestate) return last.remote;
+    const remote = contextFromMetadata(metadata);
+    lastParent = { traceparent, tracestate, remote };
+    return remote;
+  }
 
   return {
     dispatchStart(payload) {
@@ -58,13 +73,12 @@ export function createTraceListeners(tracer: Tracer): TraceListeners {
     },
     handleStart(payload) {
       const { event } = payload;
-      const key = keyOf(payload);
-      const remote = contextFromMetadata(event.metadata);
+            const remote = remoteOf(event.metadata);
       const parent = remote === undefined ? context.active() : trace.setSpanContext(context.active(), remote);
-      const attempt = attempts.get(key) ?? 1;
-      attempts.delete(key);
-      handlings.get(key)?.end();
-      handlings.set(key, tracer.startSpan(`herald handle ${payload.handlerName}`, {
+      const attempt = attempts.get(payload) ?? 1;
+      attempts.delete(payload);
+      handlings.get(payload)?.end();
+      handlings.set(payload, tracer.startSpan(`herald handle ${payload.handlerName}`, {
         kind: SpanKind.CONSUMER,
         attributes: {
           'messaging.system': SYSTEM,
@@ -81,24 +95,22 @@ export function createTraceListeners(tracer: Tracer): TraceListeners {
       }, parent));
     },
     handleStop(payload) {
-      const key = keyOf(payload);
-      const span = handlings.get(key);
+            const span = handlings.get(payload);
       if (span === undefined) return;
-      handlings.delete(key);
+      handlings.delete(payload);
       span.end();
     },
     handleException(payload) {
-      const key = keyOf(payload);
-      const span = handlings.get(key);
-      if (payload.action === 'retry') attempts.set(key, payload.attempt + 1);
+            const span = handlings.get(payload);
+      if (payload.action === 'retry') attempts.set(payload, payload.attempt + 1);
       if (span === undefined) return;
-      handlings.delete(key);
+      handlings.delete(payload);
       span.setAttribute('herald.action', payload.action);
       recordError(span, payload.error);
       span.end();
     },
     endAll() {
-      for (const span of [...dispatches.values(), ...handlings.values()]) {
+      for (const span of [...dispatches.values(), ...handlings.all()]) {
         span.setAttribute('herald.abandoned', true);
         span.end();
       }
@@ -106,5 +118,34 @@ export function createTraceListeners(tracer: Tracer): TraceListeners {
       handlings.clear();
       attempts.clear();
     },
+  };
+}
+
+/** A map keyed by (handler name, event object). */
+interface KeyedByEvent<V> {
+  get(key: HandleStartPayload): V | undefined;
+  set(key: HandleStartPayload, value: V): void;
+  delete(key: HandleStartPayload): void;
+  all(): V[];
+  clear(): void;
+}
+
+function keyedByEvent<V>(): KeyedByEvent<V> {
+  const byHandler = new Map<string, Map<RecordedEvent, V>>();
+  return {
+    get: (key) => byHandler.get(key.handlerName)?.get(key.event),
+    set(key, value) {
+      let inner = byHandler.get(key.handlerName);
+      if (inner === undefined) {
+        inner = new Map();
+        byHandler.set(key.handlerName, inner);
+      }
+      inner.set(key.event, value);
+    },
+    delete(key) {
+      byHandler.get(key.handlerName)?.delete(key.event);
+    },
+    all: () => [...byHandler.values()].flatMap((inner) => [...inner.values()]),
+    clear: () => byHandler.clear(),
   };
 }
