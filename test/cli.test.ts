@@ -222,3 +222,28 @@ describe('herald CLI: with the handler running in two other processes', () => {
     }
   });
 });
+
+describe('herald dashboard', () => {
+  it('serves the status page until interrupted, prints its token, and exits 0', async () => {
+    const schema = await schemaWithTables();
+    const { spawn } = await import('node:child_process');
+    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'dashboard', '--port', '0', '--token', 'dashboard-token-123456', '--url', pg.url, '--schema', schema], {
+      cwd: new URL('..', import.meta.url), stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NODE_OPTIONS: '' },
+    });
+    let out = '';
+    child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (out += chunk.toString()));
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    try {
+      await waitFor(() => /token: /.test(out), 'the dashboard to start', 30_000);
+      const base = /on (http:\/\/127\.0\.0\.1:\d+)\//.exec(out)?.[1] ?? '';
+      assert.match(out, /token: dashboard-token-123456/);
+      const status = await fetch(`${base}/api/status`);
+      assert.deepEqual(await status.json(), { head: 0, handlers: [] });
+      assert.equal((await fetch(`${base}/api/handlers/x/reset`, { method: 'POST' })).status, 401);
+    } finally {
+      child.kill('SIGTERM');
+    }
+    assert.equal(await exited, 0, out);
+  });
+});
