@@ -123,6 +123,11 @@ describe('herald CLI: with no process running the handler', () => {
     const people = await herald(['dead-letters', 'list', '--handler', 'Ledger', ...url]);
     assert.match(people.stdout, /bad <b>"s-0"<\/b> second line/, 'one line per dead letter');
 
+    const all = await herald(['dead-letters', 'replay', '--handler', 'Ledger', '--all', ...url]);
+    assert.equal(all.code, 0, all.stderr);
+    assert.equal(all.stdout.trim().split('\n').filter((line) => / queued; no process runs the handler now/.test(line)).length, 3);
+    assert.equal((await herald(['dead-letters', 'replay', '--handler', 'Nope', '--all', ...url])).code, 1);
+
     const id = letters[0]?.id ?? '';
     assert.equal((await herald(['dead-letters', 'delete', id, ...url])).code, 0);
     const gone = await herald(['dead-letters', 'delete', id, ...url]);
