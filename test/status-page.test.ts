@@ -151,6 +151,36 @@ describe('status page in a real browser', { skip: existsSync(CHROMIUM) ? false :
   });
 });
 
+describe('status page mounted under a prefix', { skip: existsSync(CHROMIUM) ? false : `no browser at ${CHROMIUM} (apt-get install chromium)` }, () => {
+  it('loads its data relative to where it is mounted, with or without the trailing slash', async () => {
+    const page = statusPage({ store, token: TOKEN });
+    // As Express's app.use('/herald', page) does: the prefix is taken off req.url.
+    const mounted = createServer((req, res) => {
+      if (req.url?.startsWith('/herald') !== true) {
+        res.writeHead(404).end();
+        return;
+      }
+      req.url = req.url.slice('/herald'.length) || '/';
+      page(req, res);
+    });
+    await new Promise<void>((resolve) => mounted.listen(0, '127.0.0.1', resolve));
+    const { default: puppeteer } = await import('puppeteer-core');
+    const browser = await puppeteer.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox', '--disable-gpu'] });
+    try {
+      for (const path of ['/herald', '/herald/']) {
+        const tab = await browser.newPage();
+        await tab.goto(`http://127.0.0.1:${(mounted.address() as AddressInfo).port}${path}`);
+        await tab.waitForSelector('body[data-loaded="true"]');
+        assert.match(await tab.$eval('#handlers tbody', (body) => body.textContent ?? ''), /Counter/, path);
+      }
+    } finally {
+      await browser.close();
+      mounted.closeAllConnections();
+      await new Promise((resolve) => mounted.close(resolve));
+    }
+  });
+});
+
 async function screenshotPath(): Promise<`${string}.png`> {
   mkdirSync(fileURLToPath(new URL('../docs/', import.meta.url)), { recursive: true });
   return screenshot as `${string}.png`;

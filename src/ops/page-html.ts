@@ -1,6 +1,6 @@
 /**
  * The status page itself: one HTML document with its CSS and script inline (no build step, no CDN, works offline).
- * It polls `api/status` and `api/dead-letters` once a second (relative URLs, so it works mounted under a prefix) and
+ * It polls `api/status` and `api/dead-letters` once a second (relative to the page's path, so it works mounted under a prefix) and
  * builds the DOM with `textContent` only: nothing from events or errors is ever parsed as HTML.
  */
 export const pageHtml = /* html */ `<!doctype html>
@@ -64,6 +64,8 @@ export const pageHtml = /* html */ `<!doctype html>
 </main>
 <script>
 (() => {
+  // Relative to where the page is mounted ('/herald' and '/herald/' alike).
+  const base = location.pathname.endsWith('/') ? location.pathname : location.pathname + '/';
   const tokenInput = document.getElementById('token');
   const fromHash = new URLSearchParams(location.hash.slice(1)).get('token');
   if (fromHash) { sessionStorage.setItem('herald-token', fromHash); history.replaceState(null, '', location.pathname + location.search); }
@@ -97,7 +99,7 @@ export const pageHtml = /* html */ `<!doctype html>
     p.textContent = text; p.className = ok ? 'ok' : 'bad';
   }
   async function act(method, path, label) {
-    const response = await fetch(path, { method, headers: { authorization: 'Bearer ' + tokenInput.value } });
+    const response = await fetch(base + path, { method, headers: { authorization: 'Bearer ' + tokenInput.value } });
     let body = {};
     try { body = await response.json(); } catch {}
     if (response.ok) notice(label + ': ' + (body.message || 'done'), true);
@@ -174,8 +176,8 @@ export const pageHtml = /* html */ `<!doctype html>
     busy = true;
     try {
       const [status, letters] = await Promise.all([
-        fetch('api/status').then((r) => r.json()),
-        fetch('api/dead-letters').then((r) => r.json()),
+        fetch(base + 'api/status').then((r) => r.json()),
+        fetch(base + 'api/dead-letters').then((r) => r.json()),
       ]);
       renderHandlers(status, letters);
       renderDeadLetters(letters);
