@@ -102,7 +102,8 @@ function checkUsage(command: string, positionals: readonly string[], values: Rea
 function conciseParseError(error: unknown): string {
   const message = error instanceof Error ? error.message : String(error);
   // parseArgs appends advice about '--' to some messages; the first sentence says what is wrong.
-  return (message.split('. ')[0] ?? message).replace(/\.$/, '');
+  const line = message.split('\n')[0] ?? message;
+  return (line.split('. ')[0] ?? line).replace(/\.$/, '');
 }
 
 /** Parses a duration such as `30d`, `12h`, `90m`, `45s` or `500ms` into ms; throws {@link UsageError} naming `option`. */

@@ -46,15 +46,21 @@ export async function selectRequest(db: ISql, schema: string, id: number): Promi
   return row;
 }
 
-/** Open (pending or running) requests of the given handlers, oldest first; ends those past their deadline first. */
+/**
+ * Open (pending or running) requests of the given handlers, oldest first, in one round trip: those past their
+ * deadline are failed first (and not returned).
+ */
 export async function selectOpenRequests(db: ISql, schema: string, names: readonly string[]): Promise<ControlRow[]> {
   const s = db(schema);
-  await db`
-    update ${s}.control_requests set state = 'failed', error = 'the request timed out', updated_at = now()
-    where state in ('pending', 'running') and deadline < now()`;
   return db<ControlRow[]>`
+    with expired as (
+      update ${s}.control_requests set state = 'failed', error = 'the request timed out', updated_at = now()
+      where state in ('pending', 'running') and handler_name = any(${names as string[]}::text[]) and deadline < now()
+      returning id
+    )
     select * from ${s}.control_requests
     where state in ('pending', 'running') and handler_name = any(${names as string[]}::text[])
+      and (deadline is null or deadline >= now()) and id not in (select id from expired)
     order by id`;
 }
 
