@@ -24,7 +24,7 @@ let sql: Sql;
 let schema: string;
 let store: PostgresStore;
 let writer: App;
-let node: WorkerProcess;
+let nodes: WorkerProcess[];
 let server: Server;
 let base: string;
 
@@ -38,8 +38,9 @@ before(async () => {
   await sql`create table ${s}.effects (id bigserial primary key, event_number bigint, node text)`;
   await sql`create table ${s}.resets (id bigserial primary key, node text)`;
   await sql`create table ${s}.fixed (one int)`;
-  node = startFixture('ops-node.ts', pg.url, schema, 'worker-1');
-  await node.ready;
+  nodes = [startFixture('ops-node.ts', pg.url, schema, 'worker-1'), startFixture('ops-node.ts', pg.url, schema, 'worker-2')];
+  await Promise.all(nodes.map((node) => node.ready));
+  await waitFor(async () => (await sql`select distinct owner from ${s}.handler_slots where lease_until > now()`).length === 2, 'both processes holding slots');
   writer = createApp({ store: postgresStore({ url: pg.url, schema }), name: 'writer' });
   await writer.start([]);
   for (let i = 0; i < 12; i++) await writer.dispatch(`order-${i % 4}`, { type: 'OrderPlaced', data: { poison: i === 3 || i === 7, total: i } });
@@ -52,8 +53,8 @@ after(async () => {
   server?.closeAllConnections();
   await new Promise((resolve) => server?.close(resolve));
   await writer?.stop();
-  node?.child.kill('SIGTERM');
-  await node?.exited;
+  for (const node of nodes ?? []) node.child.kill('SIGTERM');
+  await Promise.all((nodes ?? []).map((node) => node.exited));
   await store?.close();
   await sql?.end();
   await pg?.stop();
@@ -70,7 +71,7 @@ describe('status page over HTTP', () => {
     const status = (await (await fetch(`${base}/api/status`)).json()) as { head: number; handlers: { name: string; members: { label: string }[]; deadLetters: number }[] };
     assert.equal(status.head, 12);
     assert.equal(status.handlers[0]?.name, 'Counter');
-    assert.deepEqual(status.handlers[0]?.members.map((m) => m.label), ['worker-1']);
+    assert.deepEqual(status.handlers[0]?.members.map((m) => m.label).sort(), ['worker-1', 'worker-2']);
     assert.equal(status.handlers[0]?.deadLetters, 2);
     const letters = (await (await fetch(`${base}/api/dead-letters`)).json()) as { id: string; error: { message: string } }[];
     assert.deepEqual(letters.map((d) => d.id), await deadLetterIds());
@@ -120,7 +121,8 @@ describe('status page in a real browser', { skip: existsSync(CHROMIUM) ? false :
       await page.waitForSelector('body[data-loaded="true"]');
       const row = await page.$eval('#handlers tr[data-handler="Counter"]', (tr) => tr.textContent ?? '');
       assert.match(row, /Counter/);
-      assert.match(row, /worker-1 \[0-3\]/);
+      assert.match(row, /worker-1 \[[0-3,-]+\]/);
+      assert.match(row, /worker-2 \[[0-3,-]+\]/);
       // The poison error carries markup: it is shown as text, never run or parsed.
       const errors = await page.$$eval('#dead-letters td.error', (cells) => cells.map((cell) => cell.textContent));
       assert.ok(errors.every((text) => text?.includes('<script>alert("x")</script>')), String(errors));
