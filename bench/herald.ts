@@ -52,6 +52,8 @@ export interface CatchUpOptions {
   readonly handler?: HandlerShape | undefined;
   readonly handle?: ((event: RecordedEvent, ctx: HandlerContext) => unknown) | undefined;
   readonly timeoutMs: number;
+  /** Called with the app before it starts (e.g. to instrument it). */
+  readonly prepare?: ((app: App) => void) | undefined;
 }
 
 /**
@@ -74,6 +76,7 @@ export async function timeCatchUp(options: CatchUpOptions): Promise<number> {
             counter.hit();
           },
   });
+  options.prepare?.(app);
   const started = now();
   try {
     await app.start([handler]);

@@ -170,8 +170,28 @@ export type { Clock, ManualClock } from './clock.ts';
  */
 export { telemetryChannel } from './telemetry/emitter.ts';
 export type { TelemetryListener } from './telemetry/emitter.ts';
+
+/**
+ * The status page as a `(req, res)` handler for `node:http`, Express or Fastify: handlers, lag, slots, dead letters,
+ * with replay, delete and reset behind a bearer token (see docs/operations.md).
+ * @example
+ * import { createServer } from 'node:http';
+ * createServer(statusPage({ store, token: process.env.HERALD_TOKEN! })).listen(4680, '127.0.0.1');
+ */
+export { statusPage } from './ops/status-page.ts';
+
+export type { StatusPageHandler, StatusPageOptions, PageHandlerReport } from './ops/status-page.ts';
+
+/** What `herald status --json` and the status page's `GET /api/status` report. */
+export type { HandlerReport, MemberStatus, StatusReport } from './ops/status.ts';
+
+/** Control requests: a reset or replay carried out by the processes running a handler. */
+export type { ControlRequest, HandlerOperations, StoreControl } from './store/types.ts';
+
 /** Telemetry payload types, by event name. */
 export type {
+  DispatchStartPayload,
+  DispatchStopPayload,
   HandleExceptionPayload,
   HandleStartPayload,
   HandleStopPayload,

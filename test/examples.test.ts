@@ -34,6 +34,7 @@ const examples: readonly [file: string, expected: readonly RegExp[]][] = [
   ['scaling.ts', [/split: process-a owns 0,1,2,3, process-b owns 4,5,6,7/, /after process-a stopped, process-b owns 8 slots/, /every event handled exactly once: true/]],
   ['batch-handlers.ts', [/Totals: batch of 100 \(size\)/, /Totals: total = 1136/, /failure\.events: 4/, /per-key order kept: true, keys: 4/, /dead letters for events 5,6,7,8/]],
   ['typed-events.ts', [/Revenue: #1 OrderPlaced 0 10 EUR/, /rejected: INVALID_EVENT, issues \[\[\["total"\]/, /revenue: \{"EUR":40,"USD":5\}/, /Revenue cursor 5, lag 0/]],
+  ['otel.ts', [/handled OrderPaid; its metadata carries traceparent 00-[0-9a-f]{32}-[0-9a-f]{16}-01/, /name: 'herald dispatch order-1'/, /kind: 4/, /name: 'herald\.handle\.failures'/, /stopped cleanly/]],
   ['telemetry.ts', [/handle:exception Projector attempt 1 -> retry/, /herald:handle:stop: 2 events handled/]],
 ];
 

@@ -5,9 +5,10 @@ import { batch } from './batch.ts';
 import { catchUp } from './catch-up.ts';
 import { liveLatency } from './live-latency.ts';
 import { memory } from './memory.ts';
+import { otel } from './otel.ts';
 import { partitions } from './partitions.ts';
 import { queues } from './queues.ts';
 import { strong } from './strong.ts';
 import { typeFilter } from './type-filter.ts';
 
-export const scenarios: readonly Scenario[] = [catchUp, append, liveLatency, strong, partitions, queues, memory, batch, typeFilter];
+export const scenarios: readonly Scenario[] = [catchUp, append, liveLatency, strong, partitions, queues, memory, batch, typeFilter, otel];

@@ -11,12 +11,18 @@ import { resolveSupervisorOptions } from '../supervisor/spec.ts';
 import { startRootSupervisor, type RootSupervisor } from '../supervisor/runtime.ts';
 import { createTelemetry } from '../telemetry/emitter.ts';
 import { waitCaughtUp } from './caught-up.ts';
+import { requestReplay, requestReset } from '../ops/requests.ts';
 import { createConsistencyWaiter } from './consistency.ts';
+import { createControlParticipant, slotOfEvent, type ControlParticipant } from './control.ts';
 import { covers, resolveDispatchOptions } from './dispatch-options.ts';
+import { observeDispatch } from './dispatch-telemetry.ts';
 import type { HandlerInstance } from './handler-instance.ts';
 import { resolveAppOptions } from './options.ts';
 import { buildTree } from './tree.ts';
 import type { App, AppOptions } from './types.ts';
+
+/** How long `app.reset` and `app.replayDeadLetter` wait for other processes to carry them out. */
+const CONTROL_TIMEOUT_MS = 30_000;
 
 /**
  * Creates an app: a store, a root supervisor for its handlers, and dispatch.
@@ -44,6 +50,7 @@ export function createApp<E extends EventShapes = AnyEvents>(options: AppOptions
   let head = 0;
   let drainTimeoutMs = 10_000;
   let root: RootSupervisor | undefined;
+  let participant: ControlParticipant | undefined;
   let started = false;
   let stopping: Promise<void> | undefined;
   let resolveDone: () => void = () => {};
@@ -114,21 +121,37 @@ export function createApp<E extends EventShapes = AnyEvents>(options: AppOptions
       for (const instance of tree.instances) instances.set(instance.config.name, instance);
       root.done.then(resolveDone, rejectDone);
       await root.start();
+      if (store.control !== undefined && instances.size > 0) {
+        participant = createControlParticipant({
+          control: store.control, store, node, clock, appName: name, pollMs: resolved.pollMs, instances,
+          onError: (error) => telemetry.emit('store:warning', { app: name, message: `control requests: ${error instanceof Error ? error.message : String(error)}` }),
+        });
+        participant.start();
+      }
     },
     async dispatch(streamId, events, dispatchOptions) {
       const stream = validateStreamId(streamId);
       const opts = resolveDispatchOptions(dispatchOptions);
-      const targets = opts.consistency === 'eventual' ? [] : await strongTargets(stream, opts.consistency);
-      const checked = await validateTypedEvents(events, resolved.typed);
-      const result = await store.append({
-        streamId: stream,
-        events: normalizeEvents(checked, newId),
-        expectedVersion: opts.expectedVersion,
-        transaction: opts.sql,
-      });
-      if (result.lastEventNumber > head) head = result.lastEventNumber;
-      if (targets.length > 0 && result.lastEventNumber > 0) await waiter.wait(targets, result.lastEventNumber, opts.timeoutMs);
-      return { events: result.events, duplicates: result.duplicates, lastEventNumber: result.lastEventNumber };
+      // Before any await: listeners of dispatch:start see the caller's async context (its active span).
+      const observed = observeDispatch(telemetry, clock, name, stream, Array.isArray(events) ? events.length : 1);
+      try {
+        const checked = await validateTypedEvents(events, resolved.typed);
+        const normalized = normalizeEvents(checked, newId);
+        const targets = opts.consistency === 'eventual' ? [] : await strongTargets(stream, opts.consistency);
+        const result = await store.append({
+          streamId: stream,
+          events: observed === undefined ? normalized : observed.withMetadata(normalized),
+          expectedVersion: opts.expectedVersion,
+          transaction: opts.sql,
+        });
+        if (result.lastEventNumber > head) head = result.lastEventNumber;
+        if (targets.length > 0 && result.lastEventNumber > 0) await waiter.wait(targets, result.lastEventNumber, opts.timeoutMs);
+        observed?.stop();
+        return { events: result.events, duplicates: result.duplicates, lastEventNumber: result.lastEventNumber };
+      } catch (error) {
+        observed?.stop(error);
+        throw error;
+      }
     },
     status() {
       return [...instances.values()].map((instance) => instance.status());
@@ -144,11 +167,17 @@ export function createApp<E extends EventShapes = AnyEvents>(options: AppOptions
     async reset(handlerName) {
       const instance = instances.get(handlerName);
       if (instance === undefined) throw new HandlerConfigError(`no handler named "${handlerName}" in app "${name}"`, 'name');
+      // Run by other processes too: they carry it out together (this one included), see ./control.ts.
+      if (store.control !== undefined && (await store.control.liveMembers(handlerName)).length > 0) {
+        await requestReset(store, handlerName, { timeoutMs: CONTROL_TIMEOUT_MS });
+        return;
+      }
       await instance.reset();
     },
     stop(stopOptions) {
       stopping ??= (async () => {
         if (stopOptions?.timeoutMs !== undefined) drainTimeoutMs = stopOptions.timeoutMs;
+        await participant?.close();
         await root?.stop();
         waiter.close();
         await store.close();
@@ -163,6 +192,12 @@ export function createApp<E extends EventShapes = AnyEvents>(options: AppOptions
       const deadLetter = await store.getDeadLetter(id);
       if (deadLetter === undefined) throw new HandlerConfigError(`no dead letter with id "${id}"`, 'id');
       const instance = instances.get(deadLetter.handlerName);
+      const here = instance?.running === true && instance.status().slots.owned.includes(slotOfEvent(instance.config, deadLetter.event, name));
+      if (!here && store.control !== undefined && (await store.control.liveMembers(deadLetter.handlerName)).length > 0) {
+        // Another process owns the event's slot: it replays it.
+        const result = await requestReplay(store, id, { timeoutMs: CONTROL_TIMEOUT_MS });
+        return result.state === 'done' ? (result.outcome as 'handled' | 'skipped' | 'stopped') : 'stopped';
+      }
       if (instance === undefined || !instance.running) {
         throw new HandlerConfigError(`handler "${deadLetter.handlerName}" is not running in app "${name}"`, 'handler');
       }

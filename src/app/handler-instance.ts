@@ -50,6 +50,15 @@ export interface HandlerInstance {
   status(): HandlerStatus;
   reset(): Promise<void>;
   replay(event: RecordedEvent): Promise<HandlingOutcome>;
+  /**
+   * Stops the current run (draining it; its supervisor does not see it stop) for a reset carried out across
+   * processes; resolves with whether it was running (and so must {@link resume}).
+   */
+  pause(): Promise<boolean>;
+  /** Starts a fresh run after {@link pause} (unless the app stopped the handler meanwhile). */
+  resume(): Promise<void>;
+  /** The cursors were moved (a reset carried out here or elsewhere): the position to report until a run says otherwise. */
+  moved(position: number): void;
 }
 
 /** Creates the instance of a validated handler config. */
@@ -68,6 +77,8 @@ export function createHandlerInstance(config: HandlerConfig, restart: RestartTyp
     position = next;
     deps.advanced(config.name, next);
   }
+  /** The supervisor stopped this child: a paused run is not resumed. */
+  let halted = false;
 
   function run(): Subscription {
     const subscription = createSubscription({
@@ -104,9 +115,11 @@ export function createHandlerInstance(config: HandlerConfig, restart: RestartTyp
     create(onExit) {
       starts++;
       reportExit = onExit;
+      halted = false;
       return {
         start: () => run().start(),
         stop: async () => {
+          halted = true;
           reportExit = () => {};
           await current?.stop(deps.drainTimeoutMs());
         },
@@ -158,6 +171,19 @@ export function createHandlerInstance(config: HandlerConfig, restart: RestartTyp
     async replay(event) {
       if (current === undefined) return 'halted';
       return current.replay(event);
+    },
+    async pause() {
+      const previous = current;
+      const wasRunning = previous !== undefined && previous.state !== 'stopped' && previous.state !== 'failed';
+      await previous?.stop(deps.drainTimeoutMs());
+      return wasRunning;
+    },
+    async resume() {
+      if (!halted) await run().start();
+    },
+    moved(next) {
+      position = next;
+      deps.advanced(config.name, next);
     },
   };
 }

@@ -108,6 +108,30 @@ export interface ListenerErrorPayload {
   readonly error: unknown;
 }
 
+/**
+ * Payload of `dispatch:start`, published synchronously when `app.dispatch` is called (so a listener sees the caller's
+ * async context). A listener may add string entries to `metadata`: they are written into every event of the dispatch
+ * (over the event's own entries of the same name). Instrumentation uses it for `traceparent` / `tracestate`.
+ */
+export interface DispatchStartPayload {
+  readonly app: string;
+  readonly streamId: string;
+  readonly eventCount: number;
+  readonly metadata: Record<string, string>;
+}
+
+/** Payload of `dispatch:stop`: the dispatch ended (`error` set when it rejected). */
+export interface DispatchStopPayload {
+  readonly app: string;
+  readonly streamId: string;
+  readonly eventCount: number;
+  readonly durationMs: number;
+  /** What the dispatch rejected with; `undefined` when it succeeded. */
+  readonly error: unknown;
+  /** The `dispatch:start` payload of the same dispatch (the same object). */
+  readonly start: DispatchStartPayload;
+}
+
 /** Every telemetry event herald emits, by `app.on` name. The `diagnostics_channel` name is `herald:<name>`. */
 export interface TelemetryEvents {
   'handle:start': HandleStartPayload;
@@ -124,6 +148,8 @@ export interface TelemetryEvents {
   'supervisor:giveup': SupervisorGiveUpPayload;
   'supervisor:stop_error': SupervisorStopErrorPayload;
   'store:warning': StoreWarningPayload;
+  'dispatch:start': DispatchStartPayload;
+  'dispatch:stop': DispatchStopPayload;
   /** This node claimed slots (free ones, or expired ones: then `slots:takeover` follows). */
   'slots:acquire': SlotsPayload;
   /** This node gave slots up (rebalancing, stop). */

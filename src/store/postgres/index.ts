@@ -4,7 +4,8 @@
  */
 import type { Sql } from 'postgres';
 import { StoreError } from '../../errors.ts';
-import type { EventStore, StoreTransaction } from '../types.ts';
+import type { EventStore, StoreControl, StoreTransaction } from '../types.ts';
+import { createControl } from './control.ts';
 import { createCursors } from './cursors.ts';
 import { createDeadLetters } from './dead-letters.ts';
 import { storeFailure } from './failure.ts';
@@ -32,6 +33,8 @@ export interface PostgresStore extends EventStore {
   readonly sql: Sql;
   /** The schema holding the store's tables. */
   readonly schema: string;
+  /** Control requests (reset and replay across processes) and operator views. */
+  readonly control: StoreControl;
 }
 
 /**
@@ -70,6 +73,8 @@ export function postgresStore(options: PostgresStoreOptions): PostgresStore {
       throw storeFailure(operation, error);
     }
   }
+
+  const control = createControl({ sql, schema, channel, notifications, run: (operation, work) => run(operation, work) });
 
   /** Runs `work` once the LISTEN of this process's listeners (if any) is in place. */
   async function heard<T>(work: () => Promise<T>): Promise<T> {
@@ -118,6 +123,7 @@ export function postgresStore(options: PostgresStoreOptions): PostgresStore {
     onAppend: (listener) => notifications.onAppend(listener),
     onCursorSaved: (listener) => notifications.onCursorSaved(listener),
     onMembershipChanged: (listener) => notifications.onMembershipChanged(listener),
+    control,
     async transaction(work) {
       await run('transaction', async () => undefined);
       await notifications.ready();

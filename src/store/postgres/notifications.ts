@@ -3,7 +3,7 @@
  * over postgres.js's single LISTEN connection.
  *
  * Payloads: `a` (the sequencer numbered events: they are readable), `u` (a caller's transaction committed
- * events that await numbers: run the sequencer), `c<position>:<name>` (a cursor was saved), `m<name>` (a handler's members or slot owners changed). Every one is
+ * events that await numbers: run the sequencer), `c<position>:<name>` (a cursor was saved), `m<name>` (a handler's members or slot owners changed), `x<name>` (a control request of the handler was made or ended). Every one is
  * sent by the transaction that makes it true, so it is delivered only once that transaction committed.
  * Notifications are lost while the connection is down: postgres.js LISTENs again after reconnecting and
  * calls `onlisten`, where append listeners are called so readers catch up from their cursors.
@@ -15,6 +15,8 @@ export interface Notifications {
   onAppend(listener: () => void): () => void;
   onCursorSaved(listener: (handlerName: string, position: number) => void): () => void;
   onMembershipChanged(listener: (handlerName: string) => void): () => void;
+  /** `x<name>`: a control request of the handler was made or ended. */
+  onControl(listener: (handlerName: string) => void): () => void;
   /**
    * Resolves once the LISTEN of the first subscription is in place (at once when nobody listens), so a
    * write awaiting it is heard by this process's own listeners.
@@ -49,6 +51,7 @@ export function createNotifications({ sql, channel, sequence }: NotificationDeps
   const appendListeners = new Set<() => void>();
   const cursorListeners = new Set<(handlerName: string, position: number) => void>();
   const membershipListeners = new Set<(handlerName: string) => void>();
+  const controlListeners = new Set<(handlerName: string) => void>();
   let listening: Promise<(() => Promise<void>) | undefined> | undefined;
   let closed = false;
 
@@ -61,6 +64,7 @@ export function createNotifications({ sql, channel, sequence }: NotificationDeps
       const position = Number(payload.slice(1, colon));
       if (colon > 1 && Number.isSafeInteger(position)) callEach(cursorListeners, payload.slice(colon + 1), position);
     } else if (payload.startsWith('m')) callEach(membershipListeners, payload.slice(1));
+    else if (payload.startsWith('x')) callEach(controlListeners, payload.slice(1));
   }
 
   function onListen(): void {
@@ -92,6 +96,7 @@ export function createNotifications({ sql, channel, sequence }: NotificationDeps
     wakeAppendListeners() {
       if (!closed) callEach(appendListeners);
     },
+    onControl: (listener) => subscribe(controlListeners, listener),
     async ready() {
       await listening;
     },
@@ -101,6 +106,7 @@ export function createNotifications({ sql, channel, sequence }: NotificationDeps
       appendListeners.clear();
       cursorListeners.clear();
       membershipListeners.clear();
+      controlListeners.clear();
       const unlisten = await listening;
       await unlisten?.().catch(() => undefined);
     },

@@ -4,6 +4,7 @@ import { appendNumbered } from './003_append_numbered.ts';
 import { appendNow } from './004_append_now.ts';
 import { appendOne } from './004_append_one.ts';
 import { typeFilter } from './005_type_filter.ts';
+import { control } from './006_control.ts';
 
 /** One schema change, applied once, in `version` order, and recorded in the `migrations` table. */
 export interface Migration {
@@ -23,4 +24,5 @@ export const migrations: readonly Migration[] = [
   { version: 3, name: 'append_numbered', sql: appendNumbered },
   { version: 4, name: 'append_now', sql: `${appendNow}\n${appendOne}` },
   { version: 5, name: 'type_filter', sql: typeFilter },
+  { version: 6, name: 'control', sql: control },
 ];
