@@ -49,7 +49,8 @@ async function checkMigrated(store: PostgresStore): Promise<string | undefined> 
 
 async function execute(parsed: Parsed, url: string, environment: CliEnvironment): Promise<number> {
   const schema = typeof parsed.values.schema === 'string' ? parsed.values.schema : 'herald';
-  const store = postgresStore({ url, schema, maxConnections: 4, connectionRetryMs: 0 });
+  // An operator's command never changes the schema by itself: only `herald migrate` does.
+  const store = postgresStore({ url, schema, maxConnections: 4, connectionRetryMs: 0, autoMigrate: false });
   try {
     if (parsed.command !== 'migrate') {
       const problem = await checkMigrated(store);

@@ -15,6 +15,8 @@ export interface ControlDeps {
   readonly channel: string;
   readonly notifications: Notifications;
   run<T>(operation: string, work: () => Promise<T>): Promise<T>;
+  /** Like `run`, but never migrates first: for asking whether the schema is migrated. */
+  runUnmigrated<T>(operation: string, work: () => Promise<T>): Promise<T>;
 }
 
 function toRequest(row: ControlRow): ControlRequest {
@@ -32,7 +34,7 @@ function toRequest(row: ControlRow): ControlRequest {
 }
 
 /** Creates the control operations of one store. */
-export function createControl({ sql, schema, channel, notifications, run }: ControlDeps): StoreControl {
+export function createControl({ sql, schema, channel, notifications, run, runUnmigrated }: ControlDeps): StoreControl {
   return {
     request: (args) =>
       run('control.request', async () => {
@@ -70,7 +72,7 @@ export function createControl({ sql, schema, channel, notifications, run }: Cont
           members: row.members.map(([nodeId, label, slots]) => ({ nodeId, label, slots })),
           deadLetters: Number(row.dead_letters),
         }))),
-    migrated: () => run('control.migrated', () => selectMigrated(sql, schema)),
+    migrated: () => runUnmigrated('control.migrated', () => selectMigrated(sql, schema)),
     onRequest: (listener) => notifications.onControl(listener),
   };
 }

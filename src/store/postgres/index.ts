@@ -74,7 +74,9 @@ export function postgresStore(options: PostgresStoreOptions): PostgresStore {
     }
   }
 
-  const control = createControl({ sql, schema, channel, notifications, run: (operation, work) => run(operation, work) });
+  const control = createControl({ sql, schema, channel, notifications, run: (operation, work) => run(operation, work),
+    runUnmigrated: (operation, work) => run(operation, work, true, false),
+  });
 
   /** Runs `work` once the LISTEN of this process's listeners (if any) is in place. */
   async function heard<T>(work: () => Promise<T>): Promise<T> {
