@@ -167,7 +167,7 @@ BEGIN
   END LOOP;
 
   IF v_total > 0 THEN
-    PERFORM pg_advisory_xact_lock((SELECT n.oid::integer FROM pg_namespace n WHERE n.nspname = current_schema()), 1213353028);
+    PERFORM pg_advisory_xact_lock(quote_ident(current_schema())::regnamespace::oid::integer, 1213353028);
     -- A new snapshot from here: every batch committed before the lock is visible. Batches of outbox appends
     -- committed earlier get their numbers first (a stream's versions stay in number order), then this call's.
     WITH pending AS (
