@@ -127,7 +127,8 @@ $$;
 -- up a group of unrelated appends; the caller sends it again alone. One row per append, in input order.
 CREATE FUNCTION append_now(p_appends jsonb, p_channel text, p_notify boolean, p_try_locks boolean)
 RETURNS TABLE (outcome text, version bigint, duplicates jsonb, created_at timestamptz, first_number bigint)
-LANGUAGE plpgsql SET search_path FROM CURRENT AS $$
+-- Custom plans, as append_one (004_append_one.ts) says why.
+LANGUAGE plpgsql SET search_path FROM CURRENT SET plan_cache_mode = force_custom_plan AS $$
 DECLARE
   v_item jsonb;
   v_busy text[] := '{}';

@@ -20,7 +20,9 @@ CREATE FUNCTION append_one(
   OUT created_at timestamptz,
   OUT first_number bigint
 )
-LANGUAGE plpgsql SET search_path FROM CURRENT AS $$
+-- Custom plans: a generic plan cached by a long-lived connection while batches was small would keep scanning it
+-- whole for waiting batches as it grows (until autovacuum analyzes it); a custom plan sees its current size.
+LANGUAGE plpgsql SET search_path FROM CURRENT SET plan_cache_mode = force_custom_plan AS $$
 DECLARE
   v_count integer := jsonb_array_length(p_events);
   v_current bigint;
