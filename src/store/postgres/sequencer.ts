@@ -23,7 +23,7 @@ import type { NowAppendRow } from './sql/events.ts';
 import { toNumber } from './rows.ts';
 
 /** Appends of one process in flight at once (each may carry a group of appends that arrived meanwhile). */
-const APPEND_CALLS = 2;
+const APPEND_CALLS = 8;
 /** Most appends one grouped call carries. */
 const GROUP_SIZE = 64;
 /** Appends of one process send at most one NOTIFY per this many milliseconds (see `append-wakeups.ts`). */

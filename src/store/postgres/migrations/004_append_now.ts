@@ -127,7 +127,8 @@ $$;
 -- up a group of unrelated appends; the caller sends it again alone. One row per append, in input order.
 CREATE FUNCTION append_now(p_appends jsonb, p_channel text, p_notify boolean, p_try_locks boolean)
 RETURNS TABLE (outcome text, version bigint, duplicates jsonb, created_at timestamptz, first_number bigint)
-LANGUAGE plpgsql SET search_path FROM CURRENT AS $$
+-- Custom plans, as append_one (004_append_one.ts) says why.
+LANGUAGE plpgsql SET search_path FROM CURRENT SET plan_cache_mode = force_custom_plan AS $$
 DECLARE
   v_item jsonb;
   v_busy text[] := '{}';
@@ -167,7 +168,7 @@ BEGIN
   END LOOP;
 
   IF v_total > 0 THEN
-    PERFORM pg_advisory_xact_lock((SELECT n.oid::integer FROM pg_namespace n WHERE n.nspname = current_schema()), 1213353028);
+    PERFORM pg_advisory_xact_lock(quote_ident(current_schema())::regnamespace::oid::integer, 1213353028);
     -- A new snapshot from here: every batch committed before the lock is visible. Batches of outbox appends
     -- committed earlier get their numbers first (a stream's versions stay in number order), then this call's.
     WITH pending AS (

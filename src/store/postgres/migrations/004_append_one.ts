@@ -5,7 +5,8 @@
 export const appendOne = /* sql */ `
 -- One append (the common case; append_now does the same for a group): stores the events as store_events does,
 -- then numbers them as append_now does, in one function without nested calls and in as few statements as it
--- can (each costs a little): the stream row, the events with the sequencer lock, the numbers.
+-- can (each costs a little, mostly in starting its plan): the stream row, the events with the sequencer lock,
+-- the numbers.
 CREATE FUNCTION append_one(
   p_stream_id text,
   p_expected text,
@@ -19,7 +20,9 @@ CREATE FUNCTION append_one(
   OUT created_at timestamptz,
   OUT first_number bigint
 )
-LANGUAGE plpgsql SET search_path FROM CURRENT AS $$
+-- Custom plans: a generic plan cached by a long-lived connection while batches was small would keep scanning it
+-- whole for waiting batches as it grows (until autovacuum analyzes it); a custom plan sees its current size.
+LANGUAGE plpgsql SET search_path FROM CURRENT SET plan_cache_mode = force_custom_plan AS $$
 DECLARE
   v_count integer := jsonb_array_length(p_events);
   v_current bigint;
@@ -71,7 +74,7 @@ BEGIN
   SELECT q.c INTO v_inserted
   FROM (SELECT count(*)::integer AS c FROM inserted) q
   CROSS JOIN LATERAL (
-    SELECT pg_advisory_xact_lock((SELECT n.oid::integer FROM pg_namespace n WHERE n.nspname = current_schema()), 1213353028 + 0 * q.c)::text
+    SELECT pg_advisory_xact_lock(quote_ident(current_schema())::regnamespace::oid::integer, 1213353028 + 0 * q.c)::text
   ) l;
 
   IF v_inserted < v_count THEN
@@ -98,26 +101,38 @@ BEGIN
     RETURN;
   END IF;
   version := v_current + 1;
-  -- After the lock (taken by the statement above, once the events were stored), one statement: its snapshot sees
-  -- every batch committed before the lock. Batches of outbox appends committed earlier get their numbers first
-  -- (a stream's versions stay in number order), then this append's batch is recorded already numbered.
-  WITH pending AS (
-    SELECT b.id, b.size, sum(b.size) OVER (ORDER BY b.id) AS upto FROM batches b WHERE b.last_number IS NULL
-  ), total AS (
-    SELECT coalesce(max(p.upto), 0)::bigint AS n FROM pending p
-  ), head AS (
-    UPDATE sequencer q SET last_number = q.last_number + t.n + v_inserted FROM total t
-    RETURNING q.last_number - t.n - v_inserted AS before, t.n AS pending
-  ), numbered AS (
-    UPDATE batches b SET first_number = h.before + p.upto - p.size + 1, last_number = h.before + p.upto
-    FROM pending p, head h WHERE b.id = p.id
-    RETURNING b.id
-  ), mine AS (
-    INSERT INTO batches (stream_id, first_version, size, first_number, last_number)
-    SELECT p_stream_id, v_current + 1, v_inserted, h.before + h.pending + 1, h.before + h.pending + v_inserted FROM head h
-    RETURNING batches.first_number
+  -- After the lock (taken by the statement above, once the events were stored): a new snapshot per statement,
+  -- which sees every batch committed before the lock. Usually none awaits numbers: this append's batch is
+  -- recorded already numbered.
+  WITH head AS (
+    UPDATE sequencer q SET last_number = q.last_number + v_inserted
+    WHERE NOT EXISTS (SELECT 1 FROM batches b WHERE b.last_number IS NULL)
+    RETURNING q.last_number
   )
-  SELECT m.first_number INTO first_number FROM mine m;
+  INSERT INTO batches (stream_id, first_version, size, first_number, last_number)
+  SELECT p_stream_id, v_current + 1, v_inserted, h.last_number - v_inserted + 1, h.last_number FROM head h
+  RETURNING batches.first_number INTO first_number;
+  IF first_number IS NULL THEN
+    -- Batches of outbox appends committed earlier get their numbers first (a stream's versions stay in number
+    -- order), then this append's, in one statement.
+    WITH pending AS (
+      SELECT b.id, b.size, sum(b.size) OVER (ORDER BY b.id) AS upto FROM batches b WHERE b.last_number IS NULL
+    ), total AS (
+      SELECT coalesce(max(p.upto), 0)::bigint AS n FROM pending p
+    ), head AS (
+      UPDATE sequencer q SET last_number = q.last_number + t.n + v_inserted FROM total t
+      RETURNING q.last_number - t.n - v_inserted AS before, t.n AS pending
+    ), numbered AS (
+      UPDATE batches b SET first_number = h.before + p.upto - p.size + 1, last_number = h.before + p.upto
+      FROM pending p, head h WHERE b.id = p.id
+      RETURNING b.id
+    ), mine AS (
+      INSERT INTO batches (stream_id, first_version, size, first_number, last_number)
+      SELECT p_stream_id, v_current + 1, v_inserted, h.before + h.pending + 1, h.before + h.pending + v_inserted FROM head h
+      RETURNING batches.first_number
+    )
+    SELECT m.first_number INTO first_number FROM mine m;
+  END IF;
   IF p_notify THEN
     PERFORM pg_notify(p_channel, 'a');
   END IF;
