@@ -2,6 +2,7 @@ import { monotonicFactory } from 'ulid';
 import { HandlerConfigError } from '../errors.ts';
 import { normalizeEvents, validateStreamId } from '../events/validate.ts';
 import type { SubscriptionSettings } from '../handler/pump.ts';
+import { takeLabel } from '../cluster/label.ts';
 import { createNodeIdentity } from '../cluster/node.ts';
 import { handlerScope } from '../handler/scope.ts';
 import { inMemoryStore } from '../store/memory.ts';
@@ -102,6 +103,10 @@ export function createApp(options: AppOptions = {}): App {
             advanced: (handlerName, position) => waiter.advanced(handlerName, position),
           },
         });
+        if (resolved.nodeLabel !== undefined) {
+          // A stable label: replace the dead process that had it at once, refuse while a live one has it.
+          await takeLabel({ store, clock, node, lease: resolved.lease, handlerNames: tree.instances.map((instance) => instance.config.name) });
+        }
         root = startRootSupervisor(rootSpec, tree.factories, supervisorDeps);
       } catch (error) {
         // Nothing ran yet: the app may be started again with corrected children.

@@ -13,8 +13,8 @@ const defaults = {
   flushAfterMs: 1000,
 } satisfies Required<Omit<AppOptions, 'store' | 'node'>>;
 
-/** Default lease; a heartbeat every quarter of it. */
-const DEFAULT_LEASE_MS = 10_000;
+/** Default lease (a dead process without a stable label keeps its slots this long); a heartbeat every quarter of it. */
+const DEFAULT_LEASE_MS = 4000;
 
 /** App options with defaults applied. */
 export interface ResolvedAppOptions {

@@ -1,6 +1,7 @@
 import { init } from './001_init.ts';
 import { slots } from './002_slots.ts';
 import { appendNumbered } from './003_append_numbered.ts';
+import { memberSessions } from './006_member_sessions.ts';
 
 /** One schema change, applied once, in `version` order, and recorded in the `migrations` table. */
 export interface Migration {
@@ -18,4 +19,6 @@ export const migrations: readonly Migration[] = [
   { version: 1, name: 'init', sql: init },
   { version: 2, name: 'slots', sql: slots },
   { version: 3, name: 'append_numbered', sql: appendNumbered },
+  // 4 and 5 are other branches' (append_now, control); versions are applied in order, so 6 runs after them.
+  { version: 6, name: 'member_sessions', sql: memberSessions },
 ];
