@@ -80,16 +80,24 @@ describe('SIGKILL and restart under a stable node.label (issue 14)', { timeout: 
     };
     let node = start(0);
     const resumes: number[] = [];
+    const readies: number[] = [];
+    const boots: number[] = [];
+    const starts: number[] = [];
     try {
       await node.ready;
       for (let trial = 1; trial <= TRIALS; trial++) {
         await until(() => handledBy(trial - 1), `incarnation ${trial - 1} handling both handlers`);
         await sleep(200 + Math.floor(Math.random() * 1000));
         await sql`insert into ${t}.kills (trial, at) values (${trial}, clock_timestamp())`;
+        const killedAt = Date.now();
         node.child.kill('SIGKILL');
         await node.exited;
         node = start(trial);
         await node.ready;
+        readies.push(Date.now() - killedAt);
+        const [, imported, started] = /ready (\d+) (\d+)/.exec(node.output()) ?? [];
+        boots.push(Number(imported));
+        starts.push(Number(started) - Number(imported));
         await until(() => handledBy(trial), `incarnation ${trial} resuming`);
         const [row] = await sql<{ ms: number }[]>`
           select extract(epoch from greatest(
@@ -121,7 +129,9 @@ describe('SIGKILL and restart under a stable node.label (issue 14)', { timeout: 
       console.log(
         `${TRIALS} SIGKILL + restart trials (label ${LABEL === '-' ? 'none' : LABEL}), ${total} events: resume after kill median ${median(resumes)} ms ` +
           `(min ${Math.min(...resumes)}, max ${Math.max(...resumes)}; all: ${resumes.join(' ')}); ` +
-          `plain events handled again per kill: max ${Math.max(0, ...again)}, total ${again.reduce((a, b) => a + b, 0)}`,
+          `plain events handled again per kill: max ${Math.max(0, ...again)}, total ${again.reduce((a, b) => a + b, 0)}; ` +
+          `the new process was ready after median ${median(readies)} ms, of which loading node and the modules ` +
+          `${median(boots)} ms and app.start() ${median(starts)} ms`,
       );
     } finally {
       writing = false;
