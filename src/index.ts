@@ -106,6 +106,7 @@ export type {
   HandlerMembership,
   HandlerRecord,
   HandlerRegistration,
+  LabelHolder,
   NodeIdentity,
   ReadRequest,
   ReadResult,
