@@ -50,6 +50,12 @@ export interface DevPostgresOptions {
   readonly dataDir?: string;
   /** Production durability (`fsync`, `synchronous_commit`, `full_page_writes` on) instead of test speed. @default false */
   readonly durable?: boolean;
+  /**
+   * Stop the server at once on SIGINT/SIGTERM (then re-raise the signal). A service with its own graceful shutdown
+   * turns this off and calls `stop()` after draining; the server is still stopped if the process exits without it.
+   * @default true
+   */
+  readonly stopOnSignal?: boolean;
 }
 
 /** No server can be had: the message says what to install or set. Its stack is the message alone. */
@@ -223,12 +229,18 @@ function onSignal(signal: NodeJS.Signals): void {
   process.kill(process.pid, signal);
 }
 
-function watchProcess(): void {
-  if (watching) return;
-  watching = true;
-  process.on('exit', stopAll);
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
+let watchingSignals = false;
+
+function watchProcess(signals: boolean): void {
+  if (!watching) {
+    watching = true;
+    process.on('exit', stopAll);
+  }
+  if (signals && !watchingSignals) {
+    watchingSignals = true;
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+  }
 }
 
 /** The command line that runs `binary` as the server's user. */
@@ -315,7 +327,7 @@ export async function startPostgres(options: DevPostgresOptions = {}): Promise<D
     }
     if (!kept) rmSync(dir, { recursive: true, force: true });
   };
-  watchProcess();
+  watchProcess(options.stopOnSignal !== false);
   running.add(emergencyStop);
 
   let port = 0;

@@ -6,7 +6,6 @@ import type { Sql } from 'postgres';
 import { StoreError } from '../../errors.ts';
 import type { EventStore, StoreTransaction } from '../types.ts';
 import { createCursors } from './cursors.ts';
-import { assertDriverPatched } from './driver-guard.ts';
 import { createDeadLetters } from './dead-letters.ts';
 import { storeFailure } from './failure.ts';
 import { createEventLog } from './log.ts';
@@ -44,9 +43,6 @@ export interface PostgresStore extends EventStore {
  * await store.migrate();
  */
 export function postgresStore(options: PostgresStoreOptions): PostgresStore {
-  // Warns once (never throws) when the installed postgres.js lacks the patch that keeps a dying connection
-  // from crashing the process (scripts/patch-postgres.mjs, run at install).
-  assertDriverPatched();
   const { sql, owned, schema, sequencerBatchSize, connectionRetryMs, autoMigrate, channel, listenSql, listenOwned } = resolveOptions(options);
   const sequencer = createSequencer(sql, schema, sequencerBatchSize, channel);
   const notifications = createNotifications({
