@@ -5,6 +5,7 @@ import { appendNow } from './004_append_now.ts';
 import { appendOne } from './004_append_one.ts';
 import { typeFilter } from './005_type_filter.ts';
 import { control } from './006_control.ts';
+import { memberSessions } from './007_member_sessions.ts';
 
 /** One schema change, applied once, in `version` order, and recorded in the `migrations` table. */
 export interface Migration {
@@ -25,4 +26,5 @@ export const migrations: readonly Migration[] = [
   { version: 4, name: 'append_now', sql: `${appendNow}\n${appendOne}` },
   { version: 5, name: 'type_filter', sql: typeFilter },
   { version: 6, name: 'control', sql: control },
+  { version: 7, name: 'member_sessions', sql: memberSessions },
 ];
