@@ -52,7 +52,7 @@ export function postgresStore(options: PostgresStoreOptions): PostgresStore {
     channel,
     sequence: () => void sequencer.number().catch(() => undefined),
   });
-  const sequencer = createSequencer(sql, schema, sequencerBatchSize, channel, () => notifications.wakeAppendListeners());
+  const sequencer = createSequencer(sql, schema, sequencerBatchSize, channel);
   const log = createEventLog({ sql, schema, channel, sequencer, listening: () => notifications.ready() });
   const cursors = createCursors({ sql, schema, channel, head: () => log.head() });
   const deadLetters = createDeadLetters(sql, schema);

@@ -27,8 +27,6 @@ export interface Notifications {
    * write awaiting it is heard by this process's own listeners.
    */
   ready(): Promise<void>;
-  /** Wakes this process's append listeners at once, as an `a` notification would (after its own appends). */
-  wakeAppendListeners(): void;
   /**
    * Starts listening if nobody did yet, and resolves with the backend pid of the LISTEN connection (`undefined`
    * when there is none, or it is not connected).
@@ -116,9 +114,6 @@ export function createNotifications({ sql, channel, sequence }: NotificationDeps
     onAppend: (listener) => subscribe(appendListeners, listener),
     onCursorSaved: (listener) => subscribe(cursorListeners, listener),
     onMembershipChanged: (listener) => subscribe(membershipListeners, listener),
-    wakeAppendListeners() {
-      if (!closed) callEach(appendListeners);
-    },
     onControl: (listener) => subscribe(controlListeners, listener),
     async ready() {
       await listening;
