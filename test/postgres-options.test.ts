@@ -73,9 +73,12 @@ describe('postgresStore options', () => {
     const preparing = postgres(url);
     assert.throws(
       () => postgresStore({ sql: preparing, pooled: true }),
-      (error: unknown) => error instanceof HandlerConfigError && error.field === 'sql' && /prepare: false/.test(error.message),
+      (error: unknown) => error instanceof HandlerConfigError && error.field === 'sql' && /prepare: false and max_pipeline: 1/.test(error.message),
     );
-    const unprepared = postgres(url, { prepare: false });
+    const pipelining = postgres(url, { prepare: false });
+    assert.throws(() => postgresStore({ sql: pipelining, pooled: true }), (error: unknown) => error instanceof HandlerConfigError && error.field === 'sql');
+    await pipelining.end();
+    const unprepared = postgres(url, { prepare: false, max_pipeline: 1 });
     const store = postgresStore({ sql: unprepared, pooled: true, listenUrl: url });
     await store.close();
     await preparing.end();
@@ -85,6 +88,7 @@ describe('postgresStore options', () => {
   it('opens its own pool without prepared statements when pooled', async () => {
     const store = postgresStore({ url, pooled: true });
     assert.equal(store.sql.options.prepare, false);
+    assert.equal(store.sql.options.max_pipeline, 1);
     await store.close();
     const direct = postgresStore({ url });
     assert.equal(direct.sql.options.prepare, true);

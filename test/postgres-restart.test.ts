@@ -87,7 +87,9 @@ describe('SIGKILL and restart under a stable node.label (issue 14)', { timeout: 
       await node.ready;
       for (let trial = 1; trial <= TRIALS; trial++) {
         await until(() => handledBy(trial - 1), `incarnation ${trial - 1} handling both handlers`);
-        await sleep(200 + Math.floor(Math.random() * 1000));
+        // Killed at a random moment after it has run for a save interval (flushAfterMs, 1 s): its unsaved window is
+        // then its own, not also that of an incarnation killed before its first save.
+        await sleep(1100 + Math.floor(Math.random() * 1000));
         await sql`insert into ${t}.kills (trial, at) values (${trial}, clock_timestamp())`;
         const killedAt = Date.now();
         node.child.kill('SIGKILL');

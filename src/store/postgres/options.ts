@@ -20,8 +20,9 @@ export interface PostgresStoreOptions {
   readonly listenUrl?: string | undefined;
   /**
    * Whether `url`/`sql` reaches PostgreSQL through a pooler in transaction mode (PgBouncer, RDS Proxy, Supavisor):
-   * then herald uses no session state on it (no LISTEN, no session-level prepared statements: the pool it opens
-   * from `url` sets postgres.js `prepare: false`, and a given `sql` must have been created with it).
+   * then herald uses no session state on it (no LISTEN, no prepared statements, no pipelining: the pool it opens
+   * from `url` sets postgres.js `prepare: false` and `max_pipeline: 1`, and a given `sql` must have been created
+   * with both).
    * @default false
    */
   readonly pooled?: boolean | undefined;
@@ -89,6 +90,13 @@ function positiveInteger(value: unknown, field: string): number {
   return value;
 }
 
+/**
+ * postgres.js options behind a transaction-mode pooler: no named prepared statements, and one query at a time per
+ * connection (postgres.js 4 pipelines up to 100 queries on a connection by default; through PgBouncer 1.18 in
+ * transaction mode, concurrent pipelined queries hung or failed with `serializers[i] is not a function`).
+ */
+const POOLED_DRIVER_OPTIONS = { prepare: false, max_pipeline: 1 } as const;
+
 /** The schema's notification channel: readable when it fits PostgreSQL's 63-byte identifiers, hashed otherwise. */
 export function channelOf(schema: string): string {
   const readable = `herald.${schema}`;
@@ -132,13 +140,18 @@ export function resolveOptions(options: PostgresStoreOptions): ResolvedOptions {
     if (transform.column.from !== undefined || transform.column.to !== undefined || transform.value.from !== undefined || transform.row.from !== undefined) {
       throw new HandlerConfigError('postgresStore: the sql instance must not transform column names, values or rows', 'sql');
     }
-    if (pooled && sql.options.prepare !== false) {
-      throw new HandlerConfigError('postgresStore: with pooled: true, the sql instance must be created with prepare: false (a transaction-mode pooler cannot keep prepared statements)', 'sql');
+    const pipeline: unknown = sql.options.max_pipeline;
+    if (pooled && (sql.options.prepare !== false || (pipeline !== undefined && pipeline !== 1))) {
+      throw new HandlerConfigError(
+        'postgresStore: with pooled: true, the sql instance must be created with prepare: false and max_pipeline: 1 ' +
+          `(a transaction-mode pooler keeps neither prepared statements nor pipelined queries on one session; got prepare: ${String(sql.options.prepare)}, max_pipeline: ${String(pipeline)})`,
+        'sql',
+      );
     }
     return { sql, owned: false, ...base, ...listening(sql, pooled, listenUrl) };
   }
   if (typeof url !== 'string' || url === '') throw new HandlerConfigError('postgresStore: url must be a connection string', 'url');
-  const own = postgres(url, { max: maxConnections, onnotice: () => {}, ...(pooled ? { prepare: false } : {}) });
+  const own = postgres(url, { max: maxConnections, onnotice: () => {}, ...(pooled ? POOLED_DRIVER_OPTIONS : {}) });
   return { sql: own, owned: true, ...base, ...listening(own, pooled, listenUrl) };
 }
 
