@@ -124,6 +124,7 @@ export type {
   HandlerMembership,
   HandlerRecord,
   HandlerRegistration,
+  LabelHolder,
   NodeIdentity,
   ReadRequest,
   ReadResult,

@@ -129,6 +129,55 @@ describe('several apps on one store (cluster)', () => {
     assert.deepEqual(seen, [{ node: 'a', n: 1 }, { node: 'a', n: 2 }, { node: 'b', n: 3 }]);
   });
 
+  it('leaves a single slot with the app that holds it when an older app joins (sticky), until the holder stops', async () => {
+    const store = inMemoryStore();
+    const seen: { node: string; n: number }[] = [];
+    const single = (node: string) => defineHandler({ name: 'Single', handle: (event) => void seen.push({ node, n: event.eventNumber }) });
+    // The older node (lower id) is created first but started last: before, it took the slot from the holder.
+    const older = createApp({ store, node: { label: 'older', ...fastLeases }, flushEvery: 1 });
+    const holder = await startNode(store, 'holder', [single('holder')]);
+    await waitFor(() => holder.status()[0]?.state === 'live', 'the holder live');
+    const moves: SlotsPayload[] = [];
+    holder.on('slots:release', (payload) => moves.push(payload));
+    older.on('slots:acquire', (payload) => moves.push(payload));
+    try {
+      await older.start([single('older')]);
+      await waitFor(() => older.status()[0]?.state === 'standby', 'the older app standing by');
+      // Several heartbeats later, nothing moved.
+      for (let beat = 0; beat < 5; beat++) await new Promise((resolve) => setTimeout(resolve, fastLeases.heartbeatMs));
+      assert.deepEqual(holder.status()[0]?.slots.owned, [0]);
+      assert.deepEqual(moves, []);
+      await holder.dispatch('s', { type: 'One', data: null });
+      await waitFor(() => seen.length === 1, 'the holder handling');
+      await holder.stop();
+      await waitFor(() => older.status()[0]?.state === 'live', 'the older app taking over once the holder stopped');
+      await older.dispatch('s', { type: 'Two', data: null });
+      await waitFor(() => seen.length === 2, 'the older app handling');
+      assert.deepEqual(seen, [{ node: 'holder', n: 1 }, { node: 'older', n: 2 }]);
+    } finally {
+      await holder.stop();
+      await older.stop();
+    }
+  });
+
+  it('keeps the slots a node holds when another joins, moving only what balancing within one needs', async () => {
+    const store = inMemoryStore();
+    const log: Handled[] = [];
+    const older = createApp({ store, node: { label: 'older', ...fastLeases }, flushEvery: 10, flushAfterMs: 20 });
+    const holder = await startNode(store, 'holder', [partitionedHandler(log, 'holder', 5)]);
+    await waitFor(() => ownedBy(holder).length === 5, 'the holder owning all 5 slots');
+    try {
+      await older.start([partitionedHandler(log, 'older', 5)]);
+      await waitFor(() => ownedBy(holder).length + ownedBy(older).length === 5 && ownedBy(older).length > 0, 'the slots split');
+      for (let beat = 0; beat < 5; beat++) await new Promise((resolve) => setTimeout(resolve, fastLeases.heartbeatMs));
+      assert.equal(ownedBy(holder).length, 3, 'the holder keeps the extra slot of the uneven split');
+      assert.equal(ownedBy(older).length, 2);
+    } finally {
+      await older.stop();
+      await holder.stop();
+    }
+  });
+
   it('takes over the slots of a node that stopped renewing once its lease expires, and says so in telemetry', async () => {
     const store = inMemoryStore();
     await store.registerHandler({ name: 'Single', subscribeTo: '$all', consistency: 'eventual', startFrom: 'origin' });

@@ -66,6 +66,35 @@ describe('postgresStore options', () => {
     await camel.end();
   });
 
+  it('rejects a bad pooled or listenUrl, and a pooled sql instance that prepares statements', async () => {
+    rejects({ url, pooled: 'yes' }, 'pooled');
+    rejects({ url, listenUrl: '' }, 'listenUrl');
+    rejects({ url, listenUrl: 42 }, 'listenUrl');
+    const preparing = postgres(url);
+    assert.throws(
+      () => postgresStore({ sql: preparing, pooled: true }),
+      (error: unknown) => error instanceof HandlerConfigError && error.field === 'sql' && /prepare: false and max_pipeline: 1/.test(error.message),
+    );
+    const pipelining = postgres(url, { prepare: false });
+    assert.throws(() => postgresStore({ sql: pipelining, pooled: true }), (error: unknown) => error instanceof HandlerConfigError && error.field === 'sql');
+    await pipelining.end();
+    const unprepared = postgres(url, { prepare: false, max_pipeline: 1 });
+    const store = postgresStore({ sql: unprepared, pooled: true, listenUrl: url });
+    await store.close();
+    await preparing.end();
+    await unprepared.end();
+  });
+
+  it('opens its own pool without prepared statements when pooled', async () => {
+    const store = postgresStore({ url, pooled: true });
+    assert.equal(store.sql.options.prepare, false);
+    assert.equal(store.sql.options.max_pipeline, 1);
+    await store.close();
+    const direct = postgresStore({ url });
+    assert.equal(direct.sql.options.prepare, true);
+    await direct.close();
+  });
+
   it('gives every schema its own notification channel that fits an identifier', () => {
     assert.equal(channelOf('herald'), 'herald.herald');
     const long = channelOf('x'.repeat(63));

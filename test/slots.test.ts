@@ -19,9 +19,48 @@ describe('slot assignment', () => {
     assert.equal(targetSlotCount(8, ['a'], 'stranger'), 0);
   });
 
-  it('gives a single slot to the oldest member (lowest id)', () => {
+  it('gives a single slot nobody holds to the oldest member (lowest id)', () => {
     assert.equal(targetSlotCount(1, ['01B', '01A', '01C'], '01A'), 1);
     assert.equal(targetSlotCount(1, ['01B', '01A', '01C'], '01C'), 0);
+    assert.equal(targetSlotCount(1, ['01B', '01A', '01C'], '01C', [undefined]), 0);
+  });
+
+  it('leaves a single slot with its holder when older members join, until the holder leaves', () => {
+    assert.equal(targetSlotCount(1, ['01B', '01A', '01C'], '01C', ['01C']), 1, 'the holder keeps it');
+    assert.equal(targetSlotCount(1, ['01B', '01A', '01C'], '01A', ['01C']), 0, 'the oldest does not take it');
+    assert.deepEqual(
+      rebalance({ slotCount: 1, memberIds: ['01A', '01C'], nodeId: '01A', current: [], owners: ['01C'] }),
+      { release: [], claim: [] },
+    );
+    assert.deepEqual(rebalance({ slotCount: 1, memberIds: ['01A', '01C'], nodeId: '01C', current: [0], owners: ['01C'] }), { release: [], claim: [] });
+    assert.deepEqual(rebalance({ slotCount: 1, memberIds: ['01A'], nodeId: '01A', current: [], owners: [undefined] }), { release: [], claim: [0] }, 'the holder left');
+  });
+
+  it('gives the extra slots of an uneven split to the members holding more than the even share', () => {
+    // 4 slots, all on c; a and b (older) join: c keeps two (within one of balanced), a and b get one each.
+    const allOnC = ['c', 'c', 'c', 'c'];
+    assert.deepEqual(['a', 'b', 'c'].map((id) => targetSlotCount(4, ['a', 'b', 'c'], id, allOnC)), [1, 1, 2]);
+    // 2 slots held by b and c; a (older) joins: nothing moves.
+    assert.deepEqual(['a', 'b', 'c'].map((id) => targetSlotCount(2, ['a', 'b', 'c'], id, ['c', 'b'])), [0, 1, 1]);
+    // Two holders above the even share compete for one extra slot: the one holding most, then the lower id.
+    assert.deepEqual(['a', 'b', 'c'].map((id) => targetSlotCount(4, ['a', 'b', 'c'], id, ['a', 'c', 'c', 'c'])), [1, 1, 2]);
+    assert.deepEqual(['a', 'b', 'c'].map((id) => targetSlotCount(4, ['a', 'b', 'c'], id, ['a', 'a', 'c', 'c'])), [2, 1, 1]);
+  });
+
+  it('keeps every target within one of the others and the sum equal to the slot count, whoever holds what', () => {
+    const ids = ['a', 'b', 'c', 'd', 'e'];
+    for (let seed = 1; seed <= 200; seed++) {
+      const slotCount = 1 + (seed % 13);
+      const members = ids.slice(0, 1 + (seed % ids.length));
+      const owners = Array.from({ length: slotCount }, (_, slot) => (((seed * 7 + slot * 3) % 4) === 0 ? undefined : ids[(seed + slot * slot) % ids.length]));
+      const targets = [...members].map((id) => targetSlotCount(slotCount, members, id, owners));
+      assert.equal(targets.reduce((sum, n) => sum + n, 0), slotCount, `seed ${seed}`);
+      assert.ok(Math.max(...targets) - Math.min(...targets) <= 1, `seed ${seed}: ${targets.join(',')}`);
+      for (const [i, id] of members.entries()) {
+        const held = owners.filter((owner) => owner === id).length;
+        assert.ok((targets[i] ?? 0) >= Math.min(held, Math.floor(slotCount / members.length)), `seed ${seed}: ${id} keeps its even share`);
+      }
+    }
   });
 
   it('keeps the slots a node has up to its target and releases its highest ones above it', () => {

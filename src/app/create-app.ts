@@ -4,6 +4,7 @@ import { validateTypedEvents } from '../events/check-typed.ts';
 import type { AnyEvents, EventShapes } from '../events/define-events.ts';
 import { normalizeEvents, validateStreamId } from '../events/validate.ts';
 import type { SubscriptionSettings } from '../handler/source.ts';
+import { takeLabel } from '../cluster/label.ts';
 import { createNodeIdentity } from '../cluster/node.ts';
 import { handlerScope } from '../handler/scope.ts';
 import { inMemoryStore } from '../store/memory.ts';
@@ -112,6 +113,10 @@ export function createApp<E extends EventShapes = AnyEvents>(options: AppOptions
             advanced: (handlerName, position) => waiter.advanced(handlerName, position),
           },
         });
+        if (resolved.nodeLabel !== undefined) {
+          // A stable label: replace the dead process that had it at once, refuse while a live one has it.
+          await takeLabel({ store, clock, node, lease: resolved.lease, handlerNames: tree.instances.map((instance) => instance.config.name) });
+        }
         root = startRootSupervisor(rootSpec, tree.factories, supervisorDeps);
       } catch (error) {
         // Nothing ran yet: the app may be started again with corrected children.

@@ -15,8 +15,8 @@ const defaults = {
   flushAfterMs: 1000,
 } satisfies Required<Omit<AppOptions, 'store' | 'node' | (typeof TYPED_OPTION_NAMES)[number]>>;
 
-/** Default lease; a heartbeat every quarter of it. */
-const DEFAULT_LEASE_MS = 10_000;
+/** Default lease (a dead process without a stable label keeps its slots this long); a heartbeat every quarter of it. */
+const DEFAULT_LEASE_MS = 4000;
 
 /** App options with defaults applied. */
 export interface ResolvedAppOptions extends ResolvedTypedOptions {

@@ -49,9 +49,16 @@ export interface CaughtUpOptions {
 
 /** How this process takes part with others in running handlers. */
 export interface NodeOptions {
-  /** Shown in `status()` and telemetry. @default `${hostname}:${pid}` */
+  /**
+   * This process's identity among those running the same handlers, shown in `status()` and telemetry. Give a
+   * *stable* label (one that a restart keeps, such as a Kubernetes pod name: `process.env.HOSTNAME` in a
+   * StatefulSet) and a process that restarts after a crash takes the dead one's slots over at once instead of after
+   * its lease; a second live process with the same label is refused at `start()` with `HandlerConfigError`
+   * (docs/scaling.md). The default is not stable: a restart waits for the dead process's leases.
+   * @default `${hostname}:${pid}`
+   */
   label?: string;
-  /** A process that has not renewed its leases for this long loses its slots to the others, in ms. @default 10000 */
+  /** A process that has not renewed its leases for this long loses its slots to the others, in ms. @default 4000 */
   leaseMs?: number;
   /** How often leases are renewed and slots rebalanced, in ms; below `leaseMs`. @default leaseMs / 4 */
   heartbeatMs?: number;

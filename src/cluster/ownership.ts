@@ -9,7 +9,7 @@ import { rebalance as rebalancePlan } from './assignment.ts';
 
 /** How long a lease lasts and how often it is renewed. */
 export interface LeaseSettings {
-  /** A slot whose owner did not renew for this long may be taken over. @default 10000 */
+  /** A slot whose owner did not renew for this long may be taken over. @default 4000 */
   readonly leaseMs: number;
   /** Renewal and rebalancing interval. @default leaseMs / 4 */
   readonly heartbeatMs: number;

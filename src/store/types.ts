@@ -99,6 +99,17 @@ export interface NodeIdentity {
   readonly label: string;
 }
 
+/** Another live member carrying a label a process takes up, and what is known of its process. */
+export interface LabelHolder {
+  readonly nodeId: string;
+  /** One handler it runs. */
+  readonly handlerName: string;
+  /** When its membership expires unless renewed (ms since the epoch, by the store's clock). */
+  readonly expiresAt: number;
+  /** `alive`: its session is open; `dead`: its session is gone; `unknown`: it recorded none (only its lease tells). */
+  readonly state: 'alive' | 'dead' | 'unknown';
+}
+
 /** What a heartbeat learned: who runs the handler, and who owns which slot. */
 export interface HandlerMembership {
   /** Live members (heartbeat not expired), sorted by `id`; includes the caller. */
@@ -197,6 +208,13 @@ export interface EventStore {
   claimSlots(handlerName: string, node: NodeIdentity, slots: readonly number[], leaseMs: number): Promise<SlotClaim[]>;
   /** Gives up slots this node holds (their cursors stay), so another node may claim them at once. */
   releaseSlots(handlerName: string, nodeId: string, slots: readonly number[]): Promise<void>;
+  /**
+   * Takes up `node.label` (a stable label: a process restarting under it replaces the one that had it) for
+   * `handlerNames`. Returns the other live members of those handlers that carry the label; when every one of them is
+   * `dead` (or there is none), it has removed them, freed their slots for claiming (at once, not after their
+   * leases) and made `node` a member. Optional: a store of one process (in memory) has none.
+   */
+  claimLabel?(node: NodeIdentity, handlerNames: readonly string[], leaseMs: number): Promise<LabelHolder[]>;
   /** Ends this node's membership and releases every slot it holds. */
   leave(handlerName: string, nodeId: string): Promise<void>;
   /**

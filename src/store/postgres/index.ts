@@ -46,17 +46,17 @@ export interface PostgresStore extends EventStore {
  * await store.migrate();
  */
 export function postgresStore(options: PostgresStoreOptions): PostgresStore {
-  const { sql, owned, schema, sequencerBatchSize, connectionRetryMs, autoMigrate, channel } = resolveOptions(options);
+  const { sql, owned, schema, sequencerBatchSize, connectionRetryMs, autoMigrate, channel, listenSql, listenOwned } = resolveOptions(options);
   const notifications = createNotifications({
-    sql,
+    sql: listenSql,
     channel,
     sequence: () => void sequencer.number().catch(() => undefined),
   });
-  const sequencer = createSequencer(sql, schema, sequencerBatchSize, channel, () => notifications.wakeAppendListeners());
+  const sequencer = createSequencer(sql, schema, sequencerBatchSize, channel);
   const log = createEventLog({ sql, schema, channel, sequencer, listening: () => notifications.ready() });
   const cursors = createCursors({ sql, schema, channel, head: () => log.head() });
   const deadLetters = createDeadLetters(sql, schema);
-  const slots = createSlots(sql, schema, channel);
+  const slots = createSlots(sql, schema, channel, () => notifications.sessionPid());
   const gate = createSchemaGate({ sql, schema, autoMigrate, migrate: () => migrate(sql, schema) });
   let closing: Promise<void> | undefined;
 
@@ -109,6 +109,8 @@ export function postgresStore(options: PostgresStoreOptions): PostgresStore {
     claimSlots: (name, node, wanted, leaseMs) => run('claimSlots', () => slots.claim(name, node, wanted, leaseMs)),
     releaseSlots: (name, nodeId, released) => run('releaseSlots', () => heard(() => slots.release(name, nodeId, released))),
     leave: (name, nodeId) => run('leave', () => heard(() => slots.leave(name, nodeId))),
+    claimLabel: (node, names, leaseMs) =>
+      run('claimLabel', async () => slots.claimLabel(node, names, leaseMs, await notifications.session())),
     saveSlotCursors: (name, nodeId, saved) =>
       run('saveSlotCursors', async () => {
         await notifications.ready();
@@ -134,6 +136,7 @@ export function postgresStore(options: PostgresStoreOptions): PostgresStore {
     close() {
       closing ??= (async () => {
         await notifications.close();
+        if (listenOwned) await listenSql?.end({ timeout: 5 });
         if (owned) await sql.end({ timeout: 5 });
       })();
       return closing;

@@ -1,21 +1,12 @@
 /** The event log of the PostgreSQL store: append, keyset reads and the head, on top of the sequencer. */
 import type { ISql } from 'postgres';
-import { WrongExpectedVersionError } from '../../errors.ts';
+import { StoreError, WrongExpectedVersionError } from '../../errors.ts';
 import type { RecordedEvent } from '../../events/types.ts';
 import type { AppendRequest, AppendResult, ReadRequest, ReadResult } from '../types.ts';
 import { toNumber, toRecordedEvent } from './rows.ts';
 import type { Sequencer } from './sequencer.ts';
 import { appendEvents, lastNumberOf, readEvents, readHead } from './sql/events.ts';
-import type { Int8 } from './sql/events.ts';
-
-/** What an append reports, either way: the stored part, and the first number once numbered. */
-interface StoredRow {
-  readonly outcome: 'ok' | 'wrong_expected_version' | 'busy';
-  readonly version: Int8 | null;
-  readonly duplicates: string[];
-  readonly created_at: Date;
-  readonly first_number: Int8 | null;
-}
+import type { AppendRow, Int8 } from './sql/events.ts';
 import { checkExpectedVersion, checkReadRequest, checkStreamId } from '../validate.ts';
 import { serializeEvents } from './validate.ts';
 
@@ -62,24 +53,33 @@ export function createEventLog({ sql, schema, channel, sequencer, listening }: E
       expectedVersion: typeof expectedVersion === 'number' ? expectedVersion : 0,
       events: json,
     };
-    // Outside a caller's transaction the append numbers its events before it commits (`append_now`). The LISTEN
+    // Outside a caller's transaction the sequencer runs after the append's commit: in the same call when
+    // nothing else is numbering here, else in the run shared with concurrent appenders. Either way the LISTEN
     // must be in place first, so this process's own listeners hear the numbers.
     if (transaction === undefined) await listening();
-    const row: StoredRow = transaction === undefined
-      ? await sequencer.appendNow(args)
-      : { ...(await appendEvents(db, schema, { ...args, notifyChannel: channel })), first_number: null };
+    const numbered = transaction === undefined ? sequencer.appendNumbered(args) : undefined;
+    const row: AppendRow & { first_number?: Int8 | null } = numbered === undefined
+      ? await appendEvents(db, schema, { ...args, notifyChannel: transaction === undefined ? null : channel })
+      : await numbered;
     if (row.outcome === 'wrong_expected_version') {
       throw new WrongExpectedVersionError(streamId, expectedVersion, toNumber(row.version ?? 0));
     }
     const stored = new Set(row.duplicates);
     const fresh = request.events.filter((event) => !stored.has(event.eventId));
     const duplicates = request.events.filter((event) => stored.has(event.eventId)).map((event) => event.eventId);
-    if (fresh.length === 0 || row.version === null) {
+    if (fresh.length === 0 || row.batch_id === null || row.version === null) {
       return { events: [], duplicates, lastEventNumber: await lastNumberOfStored(db, duplicates, transaction !== undefined) };
     }
 
-    // Inside a caller's transaction numbers come after its commit: 0 until then.
-    const firstNumber = row.first_number === null ? 0 : toNumber(row.first_number);
+    let firstNumber = 0;
+    if (row.first_number !== undefined && row.first_number !== null) {
+      firstNumber = toNumber(row.first_number);
+    } else if (transaction === undefined) {
+      const batchId = toNumber(row.batch_id);
+      const first = (await sequencer.number([batchId])).get(batchId);
+      if (first === undefined) throw new StoreError(`append: batch ${batchId} was committed but got no number`);
+      firstNumber = first;
+    }
     const firstVersion = toNumber(row.version);
     const events = fresh.map(
       (event, i): RecordedEvent => ({

@@ -7,6 +7,11 @@
  * sent by the transaction that makes it true, so it is delivered only once that transaction committed.
  * Notifications are lost while the connection is down: postgres.js LISTENs again after reconnecting and
  * calls `onlisten`, where append listeners are called so readers catch up from their cursors.
+ *
+ * The LISTEN connection is also this process's *session*: a connection it keeps open while it runs, whose backend
+ * pid heartbeats record so that a process restarting under the same `node.label` can see in `pg_stat_activity`
+ * that this one is gone. Without a LISTEN connection (`pooled` without `listenUrl`) nothing is listened to:
+ * readers rely on their fallback poll.
  */
 import type { Sql } from 'postgres';
 
@@ -22,15 +27,21 @@ export interface Notifications {
    * write awaiting it is heard by this process's own listeners.
    */
   ready(): Promise<void>;
-  /** Wakes this process's append listeners at once, as an `a` notification would (after its own appends). */
-  wakeAppendListeners(): void;
+  /**
+   * Starts listening if nobody did yet, and resolves with the backend pid of the LISTEN connection (`undefined`
+   * when there is none, or it is not connected).
+   */
+  session(): Promise<number | undefined>;
+  /** The LISTEN connection's backend pid as last known (`undefined` when none). */
+  sessionPid(): number | undefined;
   /** Stops listening; later notifications are ignored. Idempotent. */
   close(): Promise<void>;
 }
 
 /** What the notifications need from the store. */
 export interface NotificationDeps {
-  readonly sql: Sql;
+  /** Where to LISTEN; `undefined`: nowhere (polling only). */
+  readonly sql: Sql | undefined;
   readonly channel: string;
   /** Called on `u`: number the committed batches (errors are the callee's to handle). */
   readonly sequence: () => void;
@@ -53,6 +64,8 @@ export function createNotifications({ sql, channel, sequence }: NotificationDeps
   const membershipListeners = new Set<(handlerName: string) => void>();
   const controlListeners = new Set<(handlerName: string) => void>();
   let listening: Promise<(() => Promise<void>) | undefined> | undefined;
+  /** postgres.js's state of the LISTEN connection (its `pid` follows reconnects). */
+  let state: { pid?: number | null } | undefined;
   let closed = false;
 
   function onNotify(payload: string): void {
@@ -72,13 +85,21 @@ export function createNotifications({ sql, channel, sequence }: NotificationDeps
   }
 
   function ensureListening(): void {
-    if (listening !== undefined || closed) return;
+    if (listening !== undefined || closed || sql === undefined) return;
     // A failed LISTEN is retried by postgres.js when its connection closes; the runtime's fallback poll
     // covers the gap, so the failure is only swallowed here (never an unhandled rejection).
     listening = sql.listen(channel, onNotify, onListen).then(
-      (meta) => meta.unlisten,
+      (meta) => {
+        state = meta.state as { pid?: number | null } | undefined;
+        return meta.unlisten;
+      },
       () => undefined,
     );
+  }
+
+  function sessionPid(): number | undefined {
+    const pid = state?.pid;
+    return typeof pid === 'number' && pid > 0 && !closed ? pid : undefined;
   }
 
   function subscribe<L>(set: Set<L>, listener: L): () => void {
@@ -93,13 +114,16 @@ export function createNotifications({ sql, channel, sequence }: NotificationDeps
     onAppend: (listener) => subscribe(appendListeners, listener),
     onCursorSaved: (listener) => subscribe(cursorListeners, listener),
     onMembershipChanged: (listener) => subscribe(membershipListeners, listener),
-    wakeAppendListeners() {
-      if (!closed) callEach(appendListeners);
-    },
     onControl: (listener) => subscribe(controlListeners, listener),
     async ready() {
       await listening;
     },
+    async session() {
+      ensureListening();
+      await listening;
+      return sessionPid();
+    },
+    sessionPid,
     async close() {
       if (closed) return;
       closed = true;

@@ -11,6 +11,22 @@ export interface PostgresStoreOptions {
   /** A connection URL: the store opens its own pool and ends it on `close()`. */
   readonly url?: string | undefined;
   /**
+   * A direct connection URL (not through a transaction-mode pooler) for what needs a session of its own: LISTEN
+   * (wake-ups) and the session by which a restarted process with the same `node.label` sees that the one it
+   * replaces is gone. The store opens one connection from it and ends it on `close()`. Without it, these use
+   * `url`/`sql`, or, when `pooled` is true, are done without: wake-ups fall back to polling (`pollMs`) and a
+   * same-label takeover waits for the lease.
+   */
+  readonly listenUrl?: string | undefined;
+  /**
+   * Whether `url`/`sql` reaches PostgreSQL through a pooler in transaction mode (PgBouncer, RDS Proxy, Supavisor):
+   * then herald uses no session state on it (no LISTEN, no prepared statements, no pipelining: the pool it opens
+   * from `url` sets postgres.js `prepare: false` and `max_pipeline: 1`, and a given `sql` must have been created
+   * with both).
+   * @default false
+   */
+  readonly pooled?: boolean | undefined;
+  /**
    * Schema of herald's tables (created by `migrate()`). At most 63 bytes, without `.`.
    * @default 'herald'
    */
@@ -47,6 +63,7 @@ export const defaults = {
   sequencerBatchSize: 1000,
   connectionRetryMs: 3000,
   autoMigrate: true,
+  pooled: false,
 } as const satisfies PostgresStoreOptions;
 
 /** Options validated and completed. */
@@ -60,6 +77,10 @@ export interface ResolvedOptions {
   readonly autoMigrate: boolean;
   /** The LISTEN/NOTIFY channel of this schema. */
   readonly channel: string;
+  /** Where LISTEN runs (the instance's own listen connection), or `undefined`: no LISTEN, polling only. */
+  readonly listenSql: Sql | undefined;
+  /** Whether the store opened `listenSql` itself, apart from `sql` (and so ends it on close). */
+  readonly listenOwned: boolean;
 }
 
 function positiveInteger(value: unknown, field: string): number {
@@ -68,6 +89,13 @@ function positiveInteger(value: unknown, field: string): number {
   }
   return value;
 }
+
+/**
+ * postgres.js options behind a transaction-mode pooler: no named prepared statements, and one query at a time per
+ * connection (postgres.js 4 pipelines up to 100 queries on a connection by default; through PgBouncer 1.18 in
+ * transaction mode, concurrent pipelined queries hung or failed with `serializers[i] is not a function`).
+ */
+const POOLED_DRIVER_OPTIONS = { prepare: false, max_pipeline: 1 } as const;
 
 /** The schema's notification channel: readable when it fits PostgreSQL's 63-byte identifiers, hashed otherwise. */
 export function channelOf(schema: string): string {
@@ -79,7 +107,7 @@ export function channelOf(schema: string): string {
 /** Validates `options` (throwing `HandlerConfigError` naming the field) and opens the pool for `url`. */
 export function resolveOptions(options: PostgresStoreOptions): ResolvedOptions {
   if (typeof options !== 'object' || options === null) throw new HandlerConfigError('postgresStore needs an options object');
-  const known = new Set(['sql', 'url', 'schema', 'maxConnections', 'sequencerBatchSize', 'connectionRetryMs', 'autoMigrate']);
+  const known = new Set(['sql', 'url', 'listenUrl', 'pooled', 'schema', 'maxConnections', 'sequencerBatchSize', 'connectionRetryMs', 'autoMigrate']);
   for (const key of Object.keys(options)) {
     if (!known.has(key)) throw new HandlerConfigError(`postgresStore: unknown option "${key}"`, key);
   }
@@ -97,6 +125,13 @@ export function resolveOptions(options: PostgresStoreOptions): ResolvedOptions {
   if (typeof autoMigrate !== 'boolean') {
     throw new HandlerConfigError(`postgresStore: autoMigrate must be true or false, got ${String(autoMigrate)}`, 'autoMigrate');
   }
+  const pooled = options.pooled ?? defaults.pooled;
+  if (typeof pooled !== 'boolean') throw new HandlerConfigError(`postgresStore: pooled must be true or false, got ${String(pooled)}`, 'pooled');
+  const { listenUrl } = options;
+  if (listenUrl !== undefined && (typeof listenUrl !== 'string' || listenUrl === '')) {
+    throw new HandlerConfigError(`postgresStore: listenUrl must be a connection string, got ${String(listenUrl)}`, 'listenUrl');
+  }
+  const base = { schema, sequencerBatchSize, connectionRetryMs, autoMigrate, channel: channelOf(schema) };
   const { sql, url } = options;
   if ((sql === undefined) === (url === undefined)) throw new HandlerConfigError('postgresStore needs exactly one of sql and url', 'sql');
   if (sql !== undefined) {
@@ -105,9 +140,23 @@ export function resolveOptions(options: PostgresStoreOptions): ResolvedOptions {
     if (transform.column.from !== undefined || transform.column.to !== undefined || transform.value.from !== undefined || transform.row.from !== undefined) {
       throw new HandlerConfigError('postgresStore: the sql instance must not transform column names, values or rows', 'sql');
     }
-    return { sql, owned: false, schema, sequencerBatchSize, connectionRetryMs, autoMigrate, channel: channelOf(schema) };
+    const pipeline: unknown = sql.options.max_pipeline;
+    if (pooled && (sql.options.prepare !== false || (pipeline !== undefined && pipeline !== 1))) {
+      throw new HandlerConfigError(
+        'postgresStore: with pooled: true, the sql instance must be created with prepare: false and max_pipeline: 1 ' +
+          `(a transaction-mode pooler keeps neither prepared statements nor pipelined queries on one session; got prepare: ${String(sql.options.prepare)}, max_pipeline: ${String(pipeline)})`,
+        'sql',
+      );
+    }
+    return { sql, owned: false, ...base, ...listening(sql, pooled, listenUrl) };
   }
   if (typeof url !== 'string' || url === '') throw new HandlerConfigError('postgresStore: url must be a connection string', 'url');
-  const own = postgres(url, { max: maxConnections, onnotice: () => {} });
-  return { sql: own, owned: true, schema, sequencerBatchSize, connectionRetryMs, autoMigrate, channel: channelOf(schema) };
+  const own = postgres(url, { max: maxConnections, onnotice: () => {}, ...(pooled ? POOLED_DRIVER_OPTIONS : {}) });
+  return { sql: own, owned: true, ...base, ...listening(own, pooled, listenUrl) };
+}
+
+/** Where LISTEN runs: a connection of its own from `listenUrl`, else the pool's listen connection unless pooled. */
+function listening(sql: Sql, pooled: boolean, listenUrl: string | undefined): { listenSql: Sql | undefined; listenOwned: boolean } {
+  if (listenUrl !== undefined) return { listenSql: postgres(listenUrl, { max: 1, onnotice: () => {} }), listenOwned: true };
+  return { listenSql: pooled ? undefined : sql, listenOwned: false };
 }

@@ -1,9 +1,10 @@
 /** Slots, leases and members of the PostgreSQL store (several processes running the same handlers). */
 import type { ISql, Sql } from 'postgres';
 import { LeaseLostError, StoreError } from '../../errors.ts';
-import type { HandlerMembership, NodeIdentity, SlotClaim, SlotCursor } from '../types.ts';
+import type { HandlerMembership, LabelHolder, NodeIdentity, SlotClaim, SlotCursor } from '../types.ts';
 import { checkLeaseMs, checkNode, checkSlotCursors, checkSlotNumbers } from '../validate.ts';
 import { toNumber } from './rows.ts';
+import { claimLabel } from './sql/labels.ts';
 import { claimSlots, heartbeat, releaseSlots, saveSlotCursors } from './sql/slots.ts';
 
 /** The slot operations of the store; `EventStore` documents each. */
@@ -12,6 +13,7 @@ export interface Slots {
   claim(name: string, node: NodeIdentity, slots: readonly number[], leaseMs: number): Promise<SlotClaim[]>;
   release(name: string, nodeId: string, slots: readonly number[]): Promise<void>;
   leave(name: string, nodeId: string): Promise<void>;
+  claimLabel(node: NodeIdentity, names: readonly string[], leaseMs: number, sessionPid: number | undefined): Promise<LabelHolder[]>;
   /** Saves in `db` (the pool, or a transaction: a lost lease then rolls it back). */
   save(db: ISql, name: string, nodeId: string, cursors: readonly SlotCursor[]): Promise<void>;
 }
@@ -24,13 +26,13 @@ function checkInside(operation: string, name: string, slots: readonly number[], 
   if (outside !== undefined) throw new StoreError(`${operation}: handler "${name}" has ${slotCount} slots, no slot ${outside}`);
 }
 
-/** Creates the slot operations over a pool. */
-export function createSlots(sql: Sql, schema: string, channel: string): Slots {
+/** Creates the slot operations over a pool; `sessionPid` is the backend pid of this process's LISTEN session. */
+export function createSlots(sql: Sql, schema: string, channel: string, sessionPid: () => number | undefined): Slots {
   return {
     async heartbeat(name, node, leaseMs) {
       checkNode('heartbeat', node);
       checkLeaseMs('heartbeat', leaseMs);
-      const row = await heartbeat(sql, schema, name, node, leaseMs, channel);
+      const row = await heartbeat(sql, schema, name, node, leaseMs, channel, sessionPid());
       if (row.slot_count === null) throw unknown('heartbeat', name);
       const members = [...row.members.map(([id, label]) => ({ id, label })), { id: node.id, label: node.label }];
       members.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
@@ -63,6 +65,12 @@ export function createSlots(sql: Sql, schema: string, channel: string): Slots {
     async leave(name, nodeId) {
       const { slotCount } = await releaseSlots(sql, schema, { name, nodeId, slots: undefined, leave: true, channel });
       if (slotCount === null) throw unknown('leave', name);
+    },
+    async claimLabel(node, names, leaseMs, pid) {
+      checkNode('claimLabel', node);
+      checkLeaseMs('claimLabel', leaseMs);
+      const rows = await claimLabel(sql, schema, { node, names, leaseMs, sessionPid: pid, channel });
+      return rows.map((row) => ({ nodeId: row.node_id, handlerName: row.handler_name, expiresAt: Number(row.expires_ms), state: row.state }));
     },
     async save(db, name, nodeId, cursors) {
       checkSlotCursors(cursors);

@@ -1,10 +1,9 @@
 import { init } from './001_init.ts';
 import { slots } from './002_slots.ts';
 import { appendNumbered } from './003_append_numbered.ts';
-import { appendNow } from './004_append_now.ts';
-import { appendOne } from './004_append_one.ts';
-import { typeFilter } from './005_type_filter.ts';
-import { control } from './006_control.ts';
+import { typeFilter } from './004_type_filter.ts';
+import { control } from './005_control.ts';
+import { memberSessions } from './006_member_sessions.ts';
 
 /** One schema change, applied once, in `version` order, and recorded in the `migrations` table. */
 export interface Migration {
@@ -22,7 +21,7 @@ export const migrations: readonly Migration[] = [
   { version: 1, name: 'init', sql: init },
   { version: 2, name: 'slots', sql: slots },
   { version: 3, name: 'append_numbered', sql: appendNumbered },
-  { version: 4, name: 'append_now', sql: `${appendNow}\n${appendOne}` },
-  { version: 5, name: 'type_filter', sql: typeFilter },
-  { version: 6, name: 'control', sql: control },
+  { version: 4, name: 'type_filter', sql: typeFilter },
+  { version: 5, name: 'control', sql: control },
+  { version: 6, name: 'member_sessions', sql: memberSessions },
 ];

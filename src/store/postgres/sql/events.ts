@@ -37,45 +37,24 @@ export async function appendEvents(db: ISql, schema: string, args: AppendArgs): 
   return row;
 }
 
-/** What `append_now` reports for one append (see migration 004). */
-export interface NowAppendRow {
-  /** `busy`: left out of a group because another transaction holds its stream; nothing was stored. */
-  readonly outcome: 'ok' | 'wrong_expected_version' | 'busy';
-  /** First version appended (`ok`), or the stream's version (`wrong_expected_version`); null when nothing was appended. */
-  readonly version: Int8 | null;
-  readonly duplicates: string[];
-  readonly created_at: Date;
-  /** The global number of the first event appended; null when nothing was appended. */
+/** What `append_numbered` reports (see migration 003): the append's row and, once numbered, its batch's first number. */
+export interface NumberedAppendRow extends AppendRow {
+  /** Null when nothing was appended, or when the run stopped at `max` batches before reaching this one. */
   readonly first_number: Int8 | null;
 }
 
-/** `[{ s, x, v, e }]`: the appends as `append_now` takes them, the events' JSON passed through as it is. */
-function appendsJson(appends: readonly Omit<AppendArgs, 'notifyChannel'>[]): string {
-  const items = appends.map((a) => `{"s":${JSON.stringify(a.streamId)},"x":"${a.expected}","v":${a.expectedVersion},"e":${a.events}}`);
-  return `[${items.join(',')}]`;
-}
-
 /**
- * Appends and numbers `appends` in one autocommit transaction (one commit, one round trip); one row per append,
- * in order. `notify`: whether the commit notifies `channel` ('a'). `tryLocks` leaves out appends whose stream
- * another transaction holds (outcome `busy`).
+ * Appends one stream's events in one transaction and, once it committed, runs the sequencer in a second one,
+ * both in a single call (one round trip). Must run outside a transaction block.
  */
-export async function appendNow(
-  db: ISql, schema: string, appends: readonly Omit<AppendArgs, 'notifyChannel'>[], numbering: { channel: string; notify: boolean }, tryLocks: boolean,
-): Promise<NowAppendRow[]> {
-  const { channel, notify } = numbering;
-  const [one] = appends;
-  if (appends.length === 1 && one !== undefined) {
-    return db<NowAppendRow[]>`
-      select outcome, version, duplicates, created_at, first_number
-      from ${db(schema)}.append_one(${one.streamId}::text, ${one.expected}::text, ${one.expectedVersion}::bigint,
-                                    ${one.events}::text::jsonb, ${channel}::text, ${notify}::boolean)`;
-  }
-  const rows = await db<NowAppendRow[]>`
-    select outcome, version, duplicates, created_at, first_number
-    from ${db(schema)}.append_now(${appendsJson(appends)}::text::jsonb, ${channel}::text, ${notify}::boolean, ${tryLocks}::boolean)`;
-  if (rows.length !== appends.length) throw new StoreError(`append_now returned ${rows.length} rows for ${appends.length} appends`);
-  return rows;
+export async function appendNumbered(
+  db: ISql, schema: string, args: Omit<AppendArgs, 'notifyChannel'>, max: number, channel: string,
+): Promise<NumberedAppendRow> {
+  const [row] = await db<NumberedAppendRow[]>`
+    call ${db(schema)}.append_numbered(${args.streamId}::text, ${args.expected}::text, ${args.expectedVersion}::bigint,
+                                       ${args.events}::text::jsonb, ${max}::integer, ${channel}::text)`;
+  if (row === undefined) throw new StoreError('append_numbered returned no row');
+  return row;
 }
 
 /** What one sequencer run reports. */
@@ -132,7 +111,7 @@ export async function readEvents(
   // With a type filter a batch may hold no wanted event, so batches are not limited: the outer LIMIT stops the
   // walk (a nested loop over batches in number order, then an incremental sort) once the page is full. Each
   // batch is probed once per wanted type in the index events_stream_type_version (stream_id, type, stream_version),
-  // migration 5, so events of other types are passed over without reading their rows. (With `type = any(...)`
+  // migration 4, so events of other types are passed over without reading their rows. (With `type = any(...)`
   // instead of one probe per type, the planner prefers the primary key and reads every row to filter it.)
   const batchLimit = types === undefined ? db`limit ${limit}::integer` : db``;
   const typeJoin = types === undefined ? db`` : db`cross join lateral unnest(${[...types]}::text[]) as t(type)`;
@@ -207,9 +186,4 @@ export async function lastNumberOf(db: ISql, schema: string, eventIds: readonly 
     ) b
     where e.event_id in (select jsonb_array_elements_text(${JSON.stringify(eventIds)}::text::jsonb))`;
   return { last: row?.last ?? null, unnumbered: row?.unnumbered === true };
-}
-
-/** Tells other processes' readers that numbered events are readable (a trailing wake-up, see `append-wakeups.ts`). */
-export async function notifyAppended(db: ISql, channel: string): Promise<void> {
-  await db`select pg_notify(${channel}, 'a')`;
 }

@@ -27,18 +27,31 @@ export interface HeartbeatRow {
 }
 
 /**
- * Renews the node's membership (creating it, and notifying `m<name>`, when it was not a live member) and its
- * slots' leases, drops expired members, and reports the other members and owners. The renewed slots come from the
+ * Renews the node's membership (creating it, and notifying `m<name>`, when it was not a live member) with its
+ * session's backend pid and start, and its slots' leases, drops expired members, and reports the other members and owners. The renewed slots come from the
  * update itself, so a slot another node took over a moment ago is never reported as this node's.
  */
-export async function heartbeat(db: ISql, schema: string, name: string, node: NodeIdentity, leaseMs: number, channel: string): Promise<HeartbeatRow> {
+export async function heartbeat(
+  db: ISql,
+  schema: string,
+  name: string,
+  node: NodeIdentity,
+  leaseMs: number,
+  channel: string,
+  sessionPid: number | undefined,
+): Promise<HeartbeatRow> {
   const s = db(schema);
   const until = db`now() + ${leaseMs}::int * interval '1 millisecond'`;
   const [row] = await db<HeartbeatRow[]>`
-    with member as (
-      insert into ${s}.handler_members (handler_name, node_id, label, expires_at)
-      select h.name, ${node.id}::text, ${node.label}::text, ${until} from ${s}.handlers h where h.name = ${name}::text
-      on conflict (handler_name, node_id) do update set label = excluded.label, expires_at = excluded.expires_at
+    with session as (
+      -- The member's own LISTEN session (migration 6), when it has one and it is connected.
+      select pid, backend_start from pg_stat_activity where pid = ${sessionPid ?? null}::int
+    ), member as (
+      insert into ${s}.handler_members (handler_name, node_id, label, expires_at, backend_pid, backend_start)
+      select h.name, ${node.id}::text, ${node.label}::text, ${until}, (select pid from session), (select backend_start from session)
+      from ${s}.handlers h where h.name = ${name}::text
+      on conflict (handler_name, node_id) do update set label = excluded.label, expires_at = excluded.expires_at,
+        backend_pid = excluded.backend_pid, backend_start = excluded.backend_start
       returning 1
     ), stale as (
       -- Rows another statement holds (a member renewing itself, another beat deleting it) are left to it.
