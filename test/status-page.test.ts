@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import postgres, { type Sql } from 'postgres';
@@ -183,7 +185,9 @@ describe('status page mounted under a prefix', { skip: existsSync(CHROMIUM) ? fa
   });
 });
 
+/** The screenshot goes to docs/ only when asked (`HERALD_UPDATE_SCREENSHOT=1`), so a test run leaves the checkout as it was. */
 async function screenshotPath(): Promise<`${string}.png`> {
+  if (process.env['HERALD_UPDATE_SCREENSHOT'] !== '1') return join(mkdtempSync(join(tmpdir(), 'herald-page-')), 'operations.png') as `${string}.png`;
   mkdirSync(fileURLToPath(new URL('../docs/', import.meta.url)), { recursive: true });
   return screenshot as `${string}.png`;
 }
