@@ -1,5 +1,10 @@
 import type { TransactionSql } from 'postgres';
 import type { ExpectedVersion, NewEvent, RecordedEvent } from '../events/types.ts';
+import type { StoreControl } from './control-types.ts';
+import type { NodeIdentity } from './node-identity.ts';
+
+export type { ControlRequest, HandlerOperations, StoreControl } from './control-types.ts';
+export type { NodeIdentity } from './node-identity.ts';
 
 /** One append: validated events for one stream, with the version check to apply atomically. */
 export interface AppendRequest {
@@ -91,13 +96,6 @@ export interface HandlerRecord {
   readonly updatedAt: Date;
 }
 
-/** A process taking part in running handlers: a unique id per app run and a readable label. */
-export interface NodeIdentity {
-  /** Unique per app run (a ULID); orders members for slot assignment. */
-  readonly id: string;
-  /** For people: host and pid by default. */
-  readonly label: string;
-}
 
 /** Another live member carrying a label a process takes up, and what is known of its process. */
 export interface LabelHolder {
@@ -248,61 +246,4 @@ export interface EventStore {
   transaction?<T>(work: (tx: StoreTransaction) => Promise<T>): Promise<T>;
   /** Releases what the store opened itself (never a connection it was given). Idempotent. */
   close(): Promise<void>;
-}
-
-/** A reset or a replay asked of the processes running a handler (see {@link StoreControl}). */
-export interface ControlRequest {
-  readonly id: number;
-  readonly handlerName: string;
-  readonly kind: 'reset' | 'replay';
-  /** The dead letter to replay. */
-  readonly deadLetterId: string | undefined;
-  /** Where a reset moves the cursors; `undefined`: where `startFrom` first put them. */
-  readonly toPosition: number | undefined;
-  /** `pending` until a process takes it (`running`), then `done` or `failed`. */
-  readonly state: 'pending' | 'running' | 'done' | 'failed';
-  /** Node id of the process that took it. */
-  readonly coordinator: string | undefined;
-  /** A replay's outcome: `'handled' | 'skipped' | 'stopped'`. */
-  readonly outcome: string | undefined;
-  readonly error: string | undefined;
-}
-
-/** A handler's live members with the slots each leases, and how many dead letters it has. */
-export interface HandlerOperations {
-  readonly name: string;
-  readonly members: readonly { readonly nodeId: string; readonly label: string; readonly slots: readonly number[] }[];
-  readonly deadLetters: number;
-}
-
-/**
- * Control requests and operator views of the PostgreSQL store. A caller inserts a request (notifying the handler's
- * processes); a process running the handler takes it, carries it out and finishes it.
- */
-export interface StoreControl {
-  /** Records a request; `timeoutMs` (else none) fails it if nobody finished it by then. */
-  request(args: {
-    readonly handlerName: string;
-    readonly kind: 'reset' | 'replay';
-    readonly deadLetterId?: string | undefined;
-    readonly toPosition?: number | undefined;
-    readonly timeoutMs?: number | undefined;
-  }): Promise<ControlRequest>;
-  get(id: number): Promise<ControlRequest | undefined>;
-  /** Pending and running requests of these handlers, oldest first (requests past their deadline fail first). */
-  open(handlerNames: readonly string[]): Promise<ControlRequest[]>;
-  /** Takes a pending request; `false` when another process took it or it ended. */
-  claim(id: number, nodeId: string): Promise<boolean>;
-  /** Ends a request; `false` when it had already ended. */
-  finish(id: number, result: { readonly state: 'done' | 'failed'; readonly outcome?: string | undefined; readonly error?: string | undefined }): Promise<boolean>;
-  /** Processes whose membership of the handler is live. */
-  liveMembers(handlerName: string): Promise<NodeIdentity[]>;
-  /** Moves every slot cursor to `position` (nothing acknowledged above) and ends every lease. */
-  moveCursors(handlerName: string, position: number): Promise<void>;
-  /** Members, slots and dead-letter counts of every handler. */
-  operations(): Promise<HandlerOperations[]>;
-  /** Applied migration versions; `undefined` when the schema was never migrated. */
-  migrated(): Promise<number[] | undefined>;
-  /** Calls `listener` when a request of a handler was made or ended (by any process). */
-  onRequest(listener: (handlerName: string) => void): () => void;
 }
