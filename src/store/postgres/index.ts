@@ -57,7 +57,13 @@ export function postgresStore(options: PostgresStoreOptions): PostgresStore {
   const cursors = createCursors({ sql, schema, channel, head: () => log.head() });
   const deadLetters = createDeadLetters(sql, schema);
   const slots = createSlots(sql, schema, channel, () => notifications.sessionPid());
-  const gate = createSchemaGate({ sql, schema, autoMigrate, migrate: () => migrate(sql, schema) });
+  const gate = createSchemaGate({
+    sql,
+    schema,
+    autoMigrate,
+    migrate: () => migrate(sql, schema),
+    retry: (work) => retryConnectionLoss(work, connectionRetryMs),
+  });
   let closing: Promise<void> | undefined;
 
   /**
@@ -67,7 +73,7 @@ export function postgresStore(options: PostgresStoreOptions): PostgresStore {
   async function run<T>(operation: string, work: () => Promise<T>, retry = true, gated = true): Promise<T> {
     if (closing !== undefined) throw new StoreError(`${operation}: the PostgreSQL store is closed`);
     try {
-      if (gated) await retryConnectionLoss(gate.ready, connectionRetryMs);
+      if (gated) await gate.ready();
       return retry ? await retryConnectionLoss(work, connectionRetryMs) : await work();
     } catch (error) {
       throw storeFailure(operation, error);

@@ -28,14 +28,16 @@ export interface SchemaGateOptions {
   readonly autoMigrate: boolean;
   /** Runs the store's migrations. */
   readonly migrate: () => Promise<void>;
+  /** Repeats a call after a lost connection (the store's bounded retry); a schema found unmigrated is not repeated. */
+  readonly retry: <T>(work: () => Promise<T>) => Promise<T>;
 }
 
 /** Creates the gate of one store. */
-export function createSchemaGate({ sql, schema, autoMigrate, migrate }: SchemaGateOptions): SchemaGate {
+export function createSchemaGate({ sql, schema, autoMigrate, migrate, retry }: SchemaGateOptions): SchemaGate {
   let done = false;
   let pending: Promise<void> | undefined;
 
-  const check = autoMigrate ? migrate : () => assertMigrated(sql, schema);
+  const check = autoMigrate ? () => retry(migrate) : async () => assertMigrated(schema, await retry(() => appliedOrNone(sql, schema)));
 
   return {
     ready() {
@@ -57,16 +59,19 @@ export function createSchemaGate({ sql, schema, autoMigrate, migrate }: SchemaGa
   };
 }
 
-/** Rejects with a `StoreError` naming the schema unless it holds every migration this herald ships. */
-async function assertMigrated(sql: Sql, schema: string): Promise<void> {
-  let applied: number[];
+/** The migrations applied to `schema`: none when the schema or its `migrations` table does not exist. */
+async function appliedOrNone(sql: Sql, schema: string): Promise<number[]> {
   try {
-    applied = await appliedVersionsOf(sql, schema);
+    return await appliedVersionsOf(sql, schema);
   } catch (error) {
     // 3F000: no such schema; 42P01: no migrations table in it.
-    if (sqlState(error) === '3F000' || sqlState(error) === '42P01') applied = [];
-    else throw error;
+    if (sqlState(error) === '3F000' || sqlState(error) === '42P01') return [];
+    throw error;
   }
+}
+
+/** Throws a `StoreError` naming the schema unless `applied` holds every migration this herald ships. */
+function assertMigrated(schema: string, applied: readonly number[]): void {
   const missing = migrations.filter((migration) => !applied.includes(migration.version));
   if (missing.length === 0) return;
   const state = applied.length === 0 ? 'is not migrated' : `is at migration ${Math.max(...applied)} of ${latestVersion}`;
