@@ -84,6 +84,11 @@ describe('a blocked event loop (issue 14)', { timeout: 180_000 }, () => {
       await waitFor(async () => (await logRows(schema)).some((row) => row.node === 'a' && row.kind === 'slots:lost'), 'A noticed it lost the slot', 30_000);
 
       const log = await logRows(schema);
+      // Reported, not asserted (shared machines): from A's wake-up to its `slots:lost`.
+      const [noticed] = await sql<{ ms: number }[]>`
+        select extract(epoch from l.at - w.at) * 1000 as ms from ${s}.slot_log w, ${s}.slot_log l
+        where w.node = 'a' and w.kind = 'block:end' and l.node = 'a' and l.kind = 'slots:lost'`;
+      console.log(`# A noticed the loss ${Math.round(Number(noticed?.ms))} ms after waking (heartbeat ${LEASE_MS / 4} ms)`);
       const blockAt = log.find((row) => row.node === 'a' && row.kind === 'block:start');
       assert.ok(blockAt !== undefined, 'A blocked its event loop');
       const blocked = Number(blockAt.detail);
