@@ -38,6 +38,12 @@ export function createBatchWorker(index: number, host: WorkerHost): Worker {
     recordError: host.recordError,
   };
 
+  /** Ends the re-runs of a batch whose transaction failed transiently once the worker halts. */
+  const commitControl = {
+    signal: { get aborted() { return halted; } },
+    sleep: (ms: number) => pause(ms).then(() => undefined),
+  };
+
   async function run(): Promise<void> {
     running = true;
     try {
@@ -80,9 +86,12 @@ export function createBatchWorker(index: number, host: WorkerHost): Worker {
   /** One transaction per batch: `handleBatch`'s writes (in a savepoint), its dead letters, and the cursor. */
   async function inTransaction(batch: Delivery[], flushReason: BatchFlushReason): Promise<EventResult> {
     let result: EventResult = { kind: 'halted' };
+    // A re-run (the transaction failed transiently) starts again from the state before the batch.
+    const stateBefore = env.state;
     await checkpoint.commit(async (tx) => {
       const txEnv: BatchEnv = {
         ...env,
+        state: stateBefore,
         sql: tx.sql,
         run: (events, ctx) => tx.savepoint((sql) => Promise.resolve(invokeHandleBatch(config, host.scope, clock, events, { ...ctx, sql }))),
         deadLetter: (deadLetter) => tx.addDeadLetter(deadLetter).then(() => undefined),
@@ -90,7 +99,7 @@ export function createBatchWorker(index: number, host: WorkerHost): Worker {
       result = await handleBatch(batch, txEnv, retryState, flushReason);
       env.state = txEnv.state;
       return result.kind === 'handled' || result.kind === 'skipped' ? batch.map((delivery) => delivery.event.eventNumber) : [];
-    });
+    }, commitControl);
     return result;
   }
 

@@ -1,7 +1,7 @@
 import type { Clock } from '../clock.ts';
 import { HandlerConfigError, LeaseLostError } from '../errors.ts';
 import type { EventStore, SlotCursor, StoreTransaction } from '../store/types.ts';
-import { createTransactionalCommit } from './checkpoint-transactional.ts';
+import { createTransactionalCommit, type CommitControl } from './checkpoint-transactional.ts';
 import { createCursorFlusher } from './cursor-flusher.ts';
 import type { SlotTracks } from './slot-tracks.ts';
 import type { HandlerConfig } from './types.ts';
@@ -21,9 +21,10 @@ export interface Checkpoint {
   acknowledge(eventNumber: number): void;
   /**
    * A transactional handler's batch: runs `work` in one store transaction that also saves the cursor with the
-   * events `work` returns as acknowledged; they count only once it committed.
+   * events `work` returns as acknowledged; they count only once it committed. A transaction that fails
+   * transiently is run again, `work` included, with capped backoff (see `COMMIT_RETRY`); `control` ends that early.
    */
-  commit(work: (tx: StoreTransaction) => Promise<number[]>): Promise<void>;
+  commit(work: (tx: StoreTransaction) => Promise<number[]>, control?: CommitControl): Promise<void>;
   /** The low-water mark moved by reading alone (events of other streams or slots). */
   passed(): void;
   /** Final save at a stop (for a transactional handler, nothing: each batch saved its cursor). */
@@ -38,7 +39,7 @@ export interface CheckpointSignals {
   progressed(): void;
   /** A cursor save found slots no longer held by this node. */
   leaseLost(error: LeaseLostError): void;
-  /** A background save failed (retried on the next trigger). */
+  /** A background save failed (retried on the next trigger), or a transactional batch failed transiently (re-run). */
   storeTrouble(error: unknown): void;
   /** A transactional batch lost its lease: workers must stop before committing more. */
   halt(): void;
@@ -133,6 +134,7 @@ function transactionalCheckpoint(deps: CheckpointDeps): Checkpoint {
   const flusher = cursorSaves(deps, Number.POSITIVE_INFINITY);
   const commit = createTransactionalCommit({
     store: deps.store,
+    clock: deps.clock,
     handlerName: config.name,
     nodeId: deps.nodeId,
     tracks,
@@ -141,6 +143,7 @@ function transactionalCheckpoint(deps: CheckpointDeps): Checkpoint {
       if (moved) signals.advanced(tracks.position);
       signals.progressed();
     },
+    onRetry: (error) => signals.storeTrouble(error),
   });
   return {
     transactional: true,

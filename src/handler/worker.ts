@@ -103,11 +103,24 @@ export function createWorker(index: number, host: WorkerHost): Worker {
     }
   }
 
+  /** Ends the re-runs of a batch whose transaction failed transiently once the worker halts. */
+  const commitControl = {
+    signal: { get aborted() { return halted; } },
+    sleep: (ms: number) => delay(ms).then(() => undefined),
+  };
+
   async function runTransactional(): Promise<void> {
     while (head < queue.length && !halted) {
       let outcome: EventResult | undefined;
       let handled = 0;
+      // A re-run (the transaction failed transiently) starts again from where the batch began.
+      const stateBefore = env.state;
+      const retryBefore = retryState;
       await host.checkpoint.commit(async (tx) => {
+        outcome = undefined;
+        handled = 0;
+        env.state = stateBefore;
+        retryState = retryBefore;
         // Savepoints only for events that use `ctx.sql` (see savepoints.ts); closed before the transaction's own writes.
         const savepoints = batchSavepoints(tx);
         const txEnv: HandleEnv = {
@@ -141,7 +154,7 @@ export function createWorker(index: number, host: WorkerHost): Worker {
         }
         await savepoints.close();
         return acknowledged;
-      });
+      }, commitControl);
       advance(handled);
       if (outcome !== undefined && !(await settle(outcome))) return;
     }
