@@ -1,5 +1,6 @@
 import type { TimerHandle } from '../clock.ts';
 import type { BatchFlushReason } from '../telemetry/types.ts';
+import { isTransactionLost } from './checkpoint-transactional.ts';
 import { handleBatch, type BatchEnv } from './handle-batch.ts';
 import type { Delivery, EventResult, RetryState } from './handle-event.ts';
 import { invokeHandleBatch } from './invoke.ts';
@@ -89,14 +90,24 @@ export function createBatchWorker(index: number, host: WorkerHost): Worker {
     // A re-run (the transaction failed transiently) starts again from the state before the batch.
     const stateBefore = env.state;
     await checkpoint.commit(async (tx) => {
+      /** The transaction died under the handler's query: the batch is re-run in a new one, whatever `error` said. */
+      let lost: { error: unknown } | undefined;
       const txEnv: BatchEnv = {
         ...env,
         state: stateBefore,
         sql: tx.sql,
-        run: (events, ctx) => tx.savepoint((sql) => Promise.resolve(invokeHandleBatch(config, host.scope, clock, events, { ...ctx, sql }))),
+        run: async (events, ctx) => {
+          try {
+            return await tx.savepoint((sql) => Promise.resolve(invokeHandleBatch(config, host.scope, clock, events, { ...ctx, sql })));
+          } catch (error) {
+            if (isTransactionLost(error)) lost ??= { error };
+            throw error;
+          }
+        },
         deadLetter: (deadLetter) => tx.addDeadLetter(deadLetter).then(() => undefined),
       };
       result = await handleBatch(batch, txEnv, retryState, flushReason);
+      if (lost !== undefined) throw lost.error;
       env.state = txEnv.state;
       return result.kind === 'handled' || result.kind === 'skipped' ? batch.map((delivery) => delivery.event.eventNumber) : [];
     }, commitControl);

@@ -1,6 +1,6 @@
 import type { Clock } from '../clock.ts';
 import { HandlerConfigError, LeaseLostError } from '../errors.ts';
-import { isTransient, retrying } from '../store/retry.ts';
+import { isConnectionLoss, isTransient, retrying } from '../store/retry.ts';
 import type { EventStore, SlotCursor, StoreTransaction } from '../store/types.ts';
 import type { SlotTracks } from './slot-tracks.ts';
 
@@ -15,18 +15,27 @@ export const COMMIT_RETRY = { baseMs: 100, capMs: 5_000, budgetMs: 300_000 } as 
 const retryableStates = new Set(['40001', '40P01']);
 
 /**
+ * Whether `error` (or an error in its `cause` chain), thrown by a query in a handler's transaction, means the
+ * transaction itself is gone (its connection lost, a serialization failure or deadlock): the batch must be re-run
+ * in a new transaction rather than handed to the handler's `error` callback.
+ */
+export function isTransactionLost(error: unknown): boolean {
+  let current: unknown = error;
+  for (let depth = 0; depth < 8 && typeof current === 'object' && current !== null; depth++) {
+    const code = (current as { code?: unknown }).code;
+    if (isConnectionLoss(current) || (typeof code === 'string' && retryableStates.has(code))) return true;
+    current = (current as { cause?: unknown }).cause;
+  }
+  return false;
+}
+
+/**
  * Whether a transactional batch that failed with `error` may be re-run in a new transaction: a transient store
  * failure ({@link isTransient}) or a serialization failure or deadlock; never a lost lease or herald's own refusal.
  */
 export function isRetryableCommitFailure(error: unknown): boolean {
   if (error instanceof LeaseLostError || error instanceof HandlerConfigError) return false;
-  let current: unknown = error;
-  for (let depth = 0; depth < 8 && typeof current === 'object' && current !== null; depth++) {
-    const code = (current as { code?: unknown }).code;
-    if (typeof code === 'string' && retryableStates.has(code)) return true;
-    current = (current as { cause?: unknown }).cause;
-  }
-  return isTransient(error);
+  return isTransactionLost(error) || isTransient(error);
 }
 
 /** What the commit of transactional batches needs from its pump. */

@@ -3,6 +3,7 @@ import type { EventStore } from '../store/types.ts';
 import type { Telemetry } from '../telemetry/emitter.ts';
 import { directRun, handleEvent, type Delivery, type EventResult, type HandleEnv, type RetryState } from './handle-event.ts';
 import type { Checkpoint } from './checkpoint.ts';
+import { isTransactionLost } from './checkpoint-transactional.ts';
 import { invokeHandle } from './invoke.ts';
 import { batchSavepoints } from './savepoints.ts';
 import type { HandlerScope } from './scope.ts';
@@ -119,6 +120,8 @@ export function createWorker(index: number, host: WorkerHost): Worker {
       await host.checkpoint.commit(async (tx) => {
         outcome = undefined;
         handled = 0;
+        /** The transaction died under a handler's query: the batch is re-run in a new one, whatever `error` said. */
+        let lost: { error: unknown } | undefined;
         env.state = stateBefore;
         retryState = retryBefore;
         // Savepoints only for events that use `ctx.sql` (see savepoints.ts); closed before the transaction's own writes.
@@ -126,7 +129,14 @@ export function createWorker(index: number, host: WorkerHost): Worker {
         const txEnv: HandleEnv = {
           ...env,
           sql: tx.sql,
-          run: (event, ctx) => savepoints.run(ctx, (scoped) => invokeHandle(config, host.scope, clock, event, scoped)),
+          run: async (event, ctx) => {
+            try {
+              return await savepoints.run(ctx, (scoped) => invokeHandle(config, host.scope, clock, event, scoped));
+            } catch (error) {
+              if (isTransactionLost(error)) lost ??= { error };
+              throw error;
+            }
+          },
           deadLetter: async (deadLetter) => {
             await savepoints.close();
             await tx.addDeadLetter(deadLetter);
@@ -139,6 +149,7 @@ export function createWorker(index: number, host: WorkerHost): Worker {
             const delivery = queue[head + handled] as Delivery;
             let result = handleEvent(delivery, txEnv, retryState);
             if (result instanceof Promise) result = await result;
+            if (lost !== undefined) throw lost.error;
             env.state = txEnv.state;
             if (result.kind !== 'handled' && result.kind !== 'skipped') {
               outcome = result;
