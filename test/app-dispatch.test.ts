@@ -80,5 +80,7 @@ describe('dispatch', () => {
   it('rejects bad app options', () => {
     assert.throws(() => createApp({ batchSize: 0 }), { code: 'HANDLER_CONFIG' });
     assert.throws(() => createApp({ bogus: 1 } as never), { code: 'HANDLER_CONFIG' });
+    assert.throws(() => createApp({ storeRetryMs: -1 }), { code: 'HANDLER_CONFIG', field: 'storeRetryMs', message: /storeRetryMs must be a non-negative number, got -1/ });
+    assert.throws(() => createApp({ storeRetryMs: '5s' as never }), { code: 'HANDLER_CONFIG', field: 'storeRetryMs' });
   });
 });

@@ -2,7 +2,7 @@
  * A connection storm (every herald connection killed with pg_terminate_backend, round after round) while a
  * plain handler and a transactional one (concurrency 4, partitionBy) run at the default restart intensity:
  * a transactional batch whose commit failed is re-run instead of crashing, so no handler stops, nothing is
- * lost and the transactional effects happen exactly once. `HERALD_STORM_ROUNDS` raises the rounds (e.g. 100).
+ * lost and the transactional effects happen exactly once. `HERALD_STORM_ROUNDS` sets the rounds (default 100).
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
@@ -23,16 +23,11 @@ after(async () => {
   await pg?.stop();
 });
 
-const rounds = Number(process.env['HERALD_STORM_ROUNDS'] ?? 20);
-/**
- * Not passing yet: the transactional handler still fails through the storm with a 57P01 from a path other than
- * the batch commit (not found yet), so it runs only with HERALD_STORM=1 until that is fixed.
- */
-const stormSkip = process.env['HERALD_STORM'] === '1' ? false : 'fails today: a 57P01 still reaches the supervisor outside the batch commit (set HERALD_STORM=1)';
+const rounds = Number(process.env['HERALD_STORM_ROUNDS'] ?? 100);
 const batch = 20;
 
 describe('a connection storm', () => {
-  it(`keeps plain and transactional handlers running through ${rounds} rounds of pg_terminate_backend, exactly once`, { skip: stormSkip }, async (t) => {
+  it(`keeps plain and transactional handlers running through ${rounds} rounds of pg_terminate_backend, exactly once`, async (t) => {
     const schema = await freshSchema(admin);
     const application = `herald-${schema}`;
     const sql = postgres(pg.url, { max: 8, onnotice: () => {}, connection: { application_name: application } });
@@ -43,10 +38,14 @@ describe('a connection storm', () => {
     const app = createApp({ store, pollMs: 200, flushAfterMs: 100 });
     const warnings: string[] = [];
     app.on('store:warning', (payload) => warnings.push(payload.message));
+    const restarts: string[] = [];
+    app.on('supervisor:restart', (payload) => restarts.push(`${payload.child}: ${payload.reason instanceof Error ? payload.reason.message : String(payload.reason)}`));
     // Default restart intensity: a crash per round would exhaust it.
     await app.start([
       defineHandler({
         name: 'Plain',
+        concurrency: 4,
+        partitionBy: (event) => event.streamId,
         async handle(event) {
           await sql`insert into ${sql(schema)}.plain values (${event.eventNumber})`;
         },
@@ -116,6 +115,7 @@ describe('a connection storm', () => {
     const final = await counts();
     const statuses = app.status().map((status) => ({ name: status.name, state: status.state, restarts: status.restarts }));
     t.diagnostic(JSON.stringify({ rounds, events, ...final, warnings: warnings.length, txWarnings: warnings.filter((w) => w.includes('"Tx"')).length, statuses }));
+    assert.deepEqual(restarts, [], 'no store failure reached the supervisor');
     assert.deepEqual([...stopped], [], 'no handler stopped');
     assert.deepEqual(final, { plain: events, tx: events, txDistinct: events }, 'nothing lost; transactional effects exactly once');
     for (const status of statuses) {

@@ -144,6 +144,24 @@ describe('transactional commit retry', () => {
     assert.ok(t.runs() <= 2, `ran ${t.runs()} times`);
   });
 
+  it('accepts a re-run that also handled the event whose outcome ended the first attempt', async () => {
+    const t = setUp([connectionClosed()]);
+    const answers = [[1, 2], [1, 2, 3]];
+    const outcome = await settle(t.clock, t.commit(async () => answers.shift() ?? []));
+    assert.equal(outcome.error, undefined);
+    assert.equal(t.tracks.position, 3);
+    assert.deepEqual(t.fake.committed.cursors.map((saved) => saved.map(({ cursor }) => cursor.position)), [[3]]);
+  });
+
+  it('stops the handler when a re-run handled fewer events than the attempt whose acknowledgements it must commit', async () => {
+    const t = setUp([connectionClosed()]);
+    const answers = [[1, 2, 3], [1]];
+    const outcome = await settle(t.clock, t.commit(async () => answers.shift() ?? []));
+    assert.ok(outcome.error instanceof HandlerConfigError, String(outcome.error));
+    assert.match((outcome.error as Error).message, /re-run of a batch whose commit failed handled events 1 instead of 1,2,3/);
+    assert.deepEqual(t.fake.committed.effects, []);
+  });
+
   it('classifies failures', () => {
     assert.equal(isRetryableCommitFailure(connectionClosed()), true);
     assert.equal(isRetryableCommitFailure(Object.assign(new Error('terminating connection due to administrator command'), { code: '57P01' })), true);

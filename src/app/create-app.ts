@@ -46,6 +46,7 @@ export function createApp<E extends EventShapes = AnyEvents>(options: AppOptions
     pollMs: resolved.pollMs,
     flushEvery: resolved.flushEvery,
     flushAfterMs: resolved.flushAfterMs,
+    storeRetryMs: resolved.storeRetryMs,
     readAhead: resolved.batchSize * 2,
   };
   let head = 0;

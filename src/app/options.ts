@@ -13,6 +13,7 @@ const defaults = {
   pollMs: 1000,
   flushEvery: 1000,
   flushAfterMs: 1000,
+  storeRetryMs: 300_000,
 } satisfies Required<Omit<AppOptions, 'store' | 'node' | (typeof TYPED_OPTION_NAMES)[number]>>;
 
 /** Default lease (a dead process without a stable label keeps its slots this long); a heartbeat every quarter of it. */
@@ -27,6 +28,7 @@ export interface ResolvedAppOptions extends ResolvedTypedOptions {
   readonly pollMs: number;
   readonly flushEvery: number;
   readonly flushAfterMs: number;
+  readonly storeRetryMs: number;
   /** `node.label`, if given. */
   readonly nodeLabel: string | undefined;
   readonly lease: LeaseSettings;
@@ -49,7 +51,7 @@ export function resolveAppOptions(options: AppOptions<EventShapes>): ResolvedApp
       throw new HandlerConfigError(`${field} must be a positive integer, got ${String(merged[field])}`, field);
     }
   }
-  for (const field of ['pollMs', 'flushAfterMs'] as const) {
+  for (const field of ['pollMs', 'flushAfterMs', 'storeRetryMs'] as const) {
     if (typeof merged[field] !== 'number' || !Number.isFinite(merged[field]) || merged[field] < 0) {
       throw new HandlerConfigError(`${field} must be a non-negative number, got ${String(merged[field])}`, field);
     }

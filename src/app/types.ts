@@ -26,6 +26,13 @@ export interface AppOptions<E extends EventShapes = AnyEvents> {
   flushEvery?: number;
   /** Save a cursor at most this long after an acknowledgement, in ms. @default 1000 */
   flushAfterMs?: number;
+  /**
+   * How long a handler keeps re-running work whose store call failed transiently (a lost connection, a
+   * serialization failure, the store's own retries exhausted) before the failure stops it: a transactional batch
+   * (re-run whole in a new transaction), a dead letter's write. Reads, start-up and cursor saves have no effects
+   * and are retried until the database is back. In ms. @default 300000 (5 minutes)
+   */
+  storeRetryMs?: number;
   /** This process among several running the same handlers (see docs/scaling.md). */
   node?: NodeOptions;
   /**

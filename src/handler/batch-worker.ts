@@ -22,6 +22,8 @@ export function createBatchWorker(index: number, host: WorkerHost): Worker {
   let head = 0;
   let running = false;
   let halted = false;
+  /** Ends store retries (a dead letter's write, a transactional batch's re-runs) once the worker halts. */
+  const haltSignal = { get aborted() { return halted; } };
   let retryState = FIRST_TRY;
   let idleWaiters: (() => void)[] = [];
   let cancelWait: (() => void) | undefined;
@@ -35,13 +37,13 @@ export function createBatchWorker(index: number, host: WorkerHost): Worker {
     halted: () => halted,
     run: (events, ctx) => invokeHandleBatch(config, host.scope, clock, events, ctx),
     sql: undefined,
-    deadLetter: async (deadLetter) => void (await host.store.addDeadLetter(deadLetter)),
+    deadLetter: async (deadLetter) => void (await host.retryStore(() => host.store.addDeadLetter(deadLetter), haltSignal)),
     recordError: host.recordError,
   };
 
   /** Ends the re-runs of a batch whose transaction failed transiently once the worker halts. */
   const commitControl = {
-    signal: { get aborted() { return halted; } },
+    signal: haltSignal,
     sleep: (ms: number) => pause(ms).then(() => undefined),
   };
 

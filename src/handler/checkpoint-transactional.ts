@@ -107,7 +107,11 @@ export function createTransactionalCommit(
         if (acked === undefined) {
           for (const eventNumber of acknowledged) if (tracks.ack(eventNumber)) moved = true;
           acked = acknowledged;
-        } else if (!sameEvents(acked, acknowledged)) {
+        } else if (startsWith(acknowledged, acked)) {
+          // The re-run also handled the event whose outcome had ended the first attempt.
+          for (const eventNumber of acknowledged.slice(acked.length)) if (tracks.ack(eventNumber)) moved = true;
+          acked = acknowledged;
+        } else {
           throw new HandlerConfigError(
             `handler "${deps.handlerName}": a re-run of a batch whose commit failed handled events ${acknowledged.join(',')} instead of ${acked.join(',')}`,
             'transactional',
@@ -138,6 +142,7 @@ export function createTransactionalCommit(
   };
 }
 
-function sameEvents(a: readonly number[], b: readonly number[]): boolean {
-  return a.length === b.length && a.every((eventNumber, i) => eventNumber === b[i]);
+/** Whether `events` begins with every event of `prefix`, in order. */
+function startsWith(events: readonly number[], prefix: readonly number[]): boolean {
+  return events.length >= prefix.length && prefix.every((eventNumber, i) => eventNumber === events[i]);
 }

@@ -1,7 +1,7 @@
 import type { Clock } from '../clock.ts';
 import { HandlerConfigError, LeaseLostError } from '../errors.ts';
 import type { EventStore, SlotCursor, StoreTransaction } from '../store/types.ts';
-import { createTransactionalCommit, type CommitControl } from './checkpoint-transactional.ts';
+import { COMMIT_RETRY, createTransactionalCommit, type CommitControl } from './checkpoint-transactional.ts';
 import { createCursorFlusher } from './cursor-flusher.ts';
 import type { SlotTracks } from './slot-tracks.ts';
 import type { HandlerConfig } from './types.ts';
@@ -55,6 +55,8 @@ export interface CheckpointDeps {
   /** Save after this many acknowledgements, and at most this long after one. */
   readonly flushEvery: number;
   readonly flushAfterMs: number;
+  /** How long a transactional batch whose transaction failed transiently is re-run. */
+  readonly storeRetryMs: number;
   readonly signals: CheckpointSignals;
 }
 
@@ -135,6 +137,7 @@ function transactionalCheckpoint(deps: CheckpointDeps): Checkpoint {
   const commit = createTransactionalCommit({
     store: deps.store,
     clock: deps.clock,
+    retry: { ...COMMIT_RETRY, budgetMs: deps.storeRetryMs },
     handlerName: config.name,
     nodeId: deps.nodeId,
     tracks,

@@ -5,7 +5,9 @@ import type { LeaseLostError } from '../errors.ts';
 import type { EventStore, SlotClaim } from '../store/types.ts';
 import type { Telemetry } from '../telemetry/emitter.ts';
 import { createBatchWorker } from './batch-worker.ts';
+import { retrying } from '../store/retry.ts';
 import { createCheckpoint } from './checkpoint.ts';
+import { COMMIT_RETRY } from './checkpoint-transactional.ts';
 import { routeEvent, routingTable } from './router.ts';
 import { prepareDelivery, readTypesOf } from './routing.ts';
 import type { HandlerScope } from './scope.ts';
@@ -96,6 +98,7 @@ export function createPump(deps: PumpDeps): Pump {
     tracks,
     flushEvery: settings.flushEvery,
     flushAfterMs: settings.flushAfterMs,
+    storeRetryMs: settings.storeRetryMs,
     signals: {
       advanced: signals.advanced,
       progressed: () => {
@@ -121,6 +124,8 @@ export function createPump(deps: PumpDeps): Pump {
       checkpoint,
       stopHandler: (reason) => signals.stopRequested(reason),
       recordError: (error) => signals.failure(error),
+      retryStore: (work, halted) =>
+        retrying(work, { clock, ...COMMIT_RETRY, budgetMs: settings.storeRetryMs, signal: halted, onRetry: signals.storeTrouble }),
       live: () => source.live,
     }),
   );

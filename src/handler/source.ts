@@ -14,6 +14,8 @@ export interface SubscriptionSettings {
   readonly flushEvery: number;
   /** Save the cursor at most this long after an acknowledgement. @default 1000 */
   readonly flushAfterMs: number;
+  /** How long work with effects (a transactional batch, a dead letter's write) is re-run after transient store failures. @default 300000 */
+  readonly storeRetryMs: number;
   /** Events read ahead of the slowest acknowledgement. @default 2 × batchSize */
   readonly readAhead: number;
 }

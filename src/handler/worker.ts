@@ -30,6 +30,11 @@ export interface WorkerHost {
   stopHandler(reason: unknown): void;
   /** Remembers the latest failure for `status().lastError`. */
   recordError(error: unknown): void;
+  /**
+   * Runs a store call with effects (a dead letter's write), repeating it after transient failures for up to the
+   * app's `storeRetryMs` (reported as store trouble), or until `halted` is set.
+   */
+  retryStore<T>(work: () => Promise<T>, halted: { readonly aborted: boolean }): Promise<T>;
 }
 
 /** A worker: handles its queue one event at a time, in order, routing failures through `error`. */
@@ -57,6 +62,8 @@ export function createWorker(index: number, host: WorkerHost): Worker {
   let head = 0;
   let running = false;
   let halted = false;
+  /** Ends store retries (a dead letter's write, a transactional batch's re-runs) once the worker halts. */
+  const haltSignal = { get aborted() { return halted; } };
   let retryState = FIRST_TRY;
   let idleWaiters: (() => void)[] = [];
   let cancelDelay: (() => void) | undefined;
@@ -67,7 +74,7 @@ export function createWorker(index: number, host: WorkerHost): Worker {
     halted: () => halted,
     run: directRun({ config, scope: host.scope, clock }),
     sql: undefined,
-    deadLetter: async (deadLetter) => void (await host.store.addDeadLetter(deadLetter)),
+    deadLetter: async (deadLetter) => void (await host.retryStore(() => host.store.addDeadLetter(deadLetter), haltSignal)),
     recordError: host.recordError,
   };
 
@@ -106,7 +113,7 @@ export function createWorker(index: number, host: WorkerHost): Worker {
 
   /** Ends the re-runs of a batch whose transaction failed transiently once the worker halts. */
   const commitControl = {
-    signal: { get aborted() { return halted; } },
+    signal: haltSignal,
     sleep: (ms: number) => delay(ms).then(() => undefined),
   };
 
@@ -117,6 +124,9 @@ export function createWorker(index: number, host: WorkerHost): Worker {
       // A re-run (the transaction failed transiently) starts again from where the batch began.
       const stateBefore = env.state;
       const retryBefore = retryState;
+      // A re-run takes the events the first complete attempt took (their acks may already be in the tracks),
+      // not the ones pushed meanwhile, and not fewer because the handler ran slower this time.
+      let rerunCount: number | undefined;
       await host.checkpoint.commit(async (tx) => {
         outcome = undefined;
         handled = 0;
@@ -145,7 +155,9 @@ export function createWorker(index: number, host: WorkerHost): Worker {
         const started = clock.now();
         const acknowledged: number[] = [];
         try {
-          while (head + handled < queue.length && handled < TX_BATCH_EVENTS && clock.now() - started < TX_BATCH_MS) {
+          const more = (): boolean =>
+            rerunCount === undefined ? handled < TX_BATCH_EVENTS && clock.now() - started < TX_BATCH_MS : handled < rerunCount;
+          while (head + handled < queue.length && more()) {
             const delivery = queue[head + handled] as Delivery;
             let result = handleEvent(delivery, txEnv, retryState);
             if (result instanceof Promise) result = await result;
@@ -164,6 +176,8 @@ export function createWorker(index: number, host: WorkerHost): Worker {
           throw error;
         }
         await savepoints.close();
+        // The event that ended the batch with an outcome (a delayed retry, a stop) is run again too.
+        rerunCount ??= outcome === undefined ? handled : handled + 1;
         return acknowledged;
       }, commitControl);
       advance(handled);
