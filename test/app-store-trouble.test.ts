@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { StoreError, createApp, defineHandler, inMemoryStore, type EventStore } from '../src/index.ts';
+import { StoreError, createApp, defineHandler, inMemoryStore, type App, type EventStore } from '../src/index.ts';
 import { waitFor } from './support/wait.ts';
 
 /** An in-memory store whose next `failures` reads fail, like a database that is restarting. */
@@ -41,18 +41,7 @@ describe('store trouble', () => {
     const app = createApp({ store });
     const warnings: string[] = [];
     app.on('store:warning', (payload) => warnings.push(payload.message));
-    const seen: number[] = [];
-    await app.start([
-      defineHandler({
-        name: 'Skipper',
-        handle: (event) => {
-          if (event.eventNumber === 1) throw new Error('bad event');
-          seen.push(event.eventNumber);
-        },
-        error: () => ({ action: 'skip' }),
-      }),
-    ]);
-    await app.dispatch('s', [{ type: 'E', data: {} }, { type: 'E', data: {} }]);
+    const seen = await startSkipper(app);
     await waitFor(() => seen.length === 1, 'the event after the dead letter');
     const letters = await app.deadLetters();
     assert.deepEqual(letters.map((letter) => letter.event.eventNumber), [1], 'written once');
@@ -67,18 +56,7 @@ describe('store trouble', () => {
     const app = createApp({ store, storeRetryMs: 0 });
     const restarts: unknown[] = [];
     app.on('supervisor:restart', (payload) => restarts.push(payload.reason));
-    const seen: number[] = [];
-    await app.start([
-      defineHandler({
-        name: 'Skipper',
-        handle: (event) => {
-          if (event.eventNumber === 1) throw new Error('bad event');
-          seen.push(event.eventNumber);
-        },
-        error: () => ({ action: 'skip' }),
-      }),
-    ]);
-    await app.dispatch('s', [{ type: 'E', data: {} }, { type: 'E', data: {} }]);
+    const seen = await startSkipper(app);
     await waitFor(() => seen.length === 1, 'the event after the dead letter, after a restart');
     assert.equal(restarts.length, 1);
     assert.ok(restarts[0] instanceof StoreError, String(restarts[0]));
@@ -86,6 +64,23 @@ describe('store trouble', () => {
     await app.stop();
   });
 });
+
+/** Starts a handler that skips event 1 (a dead letter) and records the others, and dispatches two events. */
+async function startSkipper(app: App): Promise<number[]> {
+  const seen: number[] = [];
+  await app.start([
+    defineHandler({
+      name: 'Skipper',
+      handle: (event) => {
+        if (event.eventNumber === 1) throw new Error('bad event');
+        seen.push(event.eventNumber);
+      },
+      error: () => ({ action: 'skip' }),
+    }),
+  ]);
+  await app.dispatch('s', [{ type: 'E', data: {} }, { type: 'E', data: {} }]);
+  return seen;
+}
 
 /** An in-memory store whose next `failures` dead letter writes fail, like a database that went away for a moment. */
 function flakyDeadLetters(failures: number): EventStore {

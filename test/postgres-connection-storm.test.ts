@@ -7,9 +7,10 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import postgres, { type Sql } from 'postgres';
-import { createApp, defineHandler, postgresStore, StoreError } from '../src/index.ts';
+import { createApp, defineHandler, postgresStore } from '../src/index.ts';
 import { freshSchema, startPostgres, type TestPostgres } from './support/postgres.ts';
 import { waitFor } from './support/wait.ts';
+import { writeThrough } from './support/write-through.ts';
 
 let pg: TestPostgres;
 let admin: Sql;
@@ -24,7 +25,6 @@ after(async () => {
 });
 
 const rounds = Number(process.env['HERALD_STORM_ROUNDS'] ?? 100);
-const batch = 20;
 
 describe('a connection storm', () => {
   it(`keeps plain and transactional handlers running through ${rounds} rounds of pg_terminate_backend, exactly once`, async (t) => {
@@ -69,33 +69,13 @@ describe('a connection storm', () => {
         if (status.state === 'stopped' || status.state === 'failed') stopped.add(`${status.name}: ${status.state} (${status.lastError?.message ?? 'no error'})`);
       }
     }, 20);
-    let disrupting = true;
-    let written = 0;
-    const writing = (async () => {
-      for (let i = 0; disrupting || i < 2_000; i += batch) {
-        const events = Array.from({ length: batch }, (_, j) => ({ type: 'E', data: { i: i + j }, eventId: `e-${i + j}` }));
-        for (let attempt = 0; ; attempt++) {
-          try {
-            await app.dispatch(`s-${(i / batch) % 8}`, events);
-            break;
-          } catch (error) {
-            if (!(error instanceof StoreError) || attempt > 200) throw error;
-            await new Promise((resolve) => setTimeout(resolve, 50));
-          }
-        }
-        written = i + batch;
-      }
-    })();
-    try {
+    const written = await writeThrough(app, { minimum: 2_000, streams: 8 }, async () => {
       for (let round = 0; round < rounds; round++) {
         await new Promise((resolve) => setTimeout(resolve, 100 + ((round * 37) % 150)));
         await admin`select pg_terminate_backend(pid) from pg_stat_activity
                     where pid <> pg_backend_pid() and datname = current_database() and application_name = ${application}`;
       }
-    } finally {
-      disrupting = false;
-    }
-    await writing;
+    });
 
     const [head] = await admin<{ n: string }[]>`select count(*) as n from ${admin(schema)}.events`;
     const events = Number(head?.n);

@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import postgres, { type Sql } from 'postgres';
-import { createApp, defineHandler, postgresStore, StoreError } from '../src/index.ts';
+import { createApp, defineHandler, postgresStore } from '../src/index.ts';
 import { freshSchema, startPostgres, type TestPostgres } from './support/postgres.ts';
 import { waitFor } from './support/wait.ts';
+import { writeThrough } from './support/write-through.ts';
 
 let pg: TestPostgres;
 let admin: Sql;
@@ -20,39 +21,6 @@ after(async () => {
 /** Rounds of each disruption; `HERALD_RESILIENCE_KILL_ROUNDS` / `HERALD_RESILIENCE_RESTART_ROUNDS` raise them for measurements. */
 const killRounds = Number(process.env['HERALD_RESILIENCE_KILL_ROUNDS'] ?? 8);
 const restartRounds = Number(process.env['HERALD_RESILIENCE_RESTART_ROUNDS'] ?? 1);
-const batch = 20;
-
-/**
- * Dispatches batches of events with fixed ids while `disrupt` runs against the server, and for as long as it
- * runs (at least `minimum` events), retrying a batch on StoreError (the ids make retries idempotent).
- * Returns how many events were dispatched.
- */
-async function writeThrough(app: ReturnType<typeof createApp>, minimum: number, disrupt: () => Promise<void>): Promise<number> {
-  let disrupting = true;
-  let written = 0;
-  const writing = (async () => {
-    for (let i = 0; disrupting || i < minimum; i += batch) {
-      const events = Array.from({ length: batch }, (_, j) => ({ type: 'E', data: { i: i + j }, eventId: `e-${i + j}` }));
-      for (let attempt = 0; ; attempt++) {
-        try {
-          await app.dispatch(`s-${(i / batch) % 5}`, events);
-          break;
-        } catch (error) {
-          if (!(error instanceof StoreError) || attempt > 200) throw error;
-          await new Promise((resolve) => setTimeout(resolve, 50));
-        }
-      }
-      written = i + batch;
-    }
-  })();
-  try {
-    await disrupt();
-  } finally {
-    disrupting = false;
-  }
-  await writing;
-  return written;
-}
 
 async function distinctEffects(sql: Sql, schema: string, table: string): Promise<number> {
   const [row] = await sql<{ n: string }[]>`select count(distinct i) as n from ${sql(schema)}.${sql(table)}`.catch(() => [{ n: '0' }]);
@@ -104,7 +72,7 @@ describe('herald through connection loss', () => {
         ],
         { maxRestarts: 1_000, withinMs: 1_000 },
       );
-      const total = await writeThrough(app, 2_000, () => disrupt(schema));
+      const total = await writeThrough(app, { minimum: 2_000, streams: 5 }, () => disrupt(schema));
       const complete = async (): Promise<boolean> =>
         (await distinctEffects(admin, schema, 'plain')) === total && (await distinctEffects(admin, schema, 'tx')) === total;
       await waitFor(complete, 'every event handled', 60_000).catch(() => undefined);
