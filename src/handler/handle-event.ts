@@ -220,8 +220,13 @@ function emitException(env: HandleEnv, event: RecordedEvent, started: number | u
   });
 }
 
-/** The serializable part of an error, for dead letters. */
-export function describeError(error: unknown): { message: string; stack?: string } {
-  if (error instanceof Error) return error.stack === undefined ? { message: error.message } : { message: error.message, stack: error.stack };
-  return { message: String(error) };
+/** The serializable part of an error, for dead letters: message, stack, and its string `code` when it has one. */
+export function describeError(error: unknown): { message: string; stack?: string; code?: string } {
+  if (!(error instanceof Error)) return { message: String(error) };
+  const code = (error as { code?: unknown }).code;
+  return {
+    message: error.message,
+    ...(error.stack === undefined ? {} : { stack: error.stack }),
+    ...(typeof code === 'string' ? { code } : {}),
+  };
 }

@@ -1,0 +1,13 @@
+/**
+ * Migration 8: events that crash the process (issue 14, the handler option `crashLimit`).
+ *
+ * `handler_slots.inflight`: the note of the events a slot's run has handed over (or is about to) and whose cursor
+ * save it has not made yet, written before they are handed over (one write per page read) and cleared when the run
+ * ends on purpose. A claim that finds a note (the run never cleared it: its process died) counts a crash for each
+ * noted event the cursor has not passed into `suspects` (`{"<event number>": crashes}`) and clears the note.
+ * `dead_letters.error_code`: the string code of the error a dead letter records (`'POISON_EVENT'` for a parked event).
+ */
+export const inFlight = /* sql */ `
+ALTER TABLE handler_slots ADD COLUMN inflight bigint[] NOT NULL DEFAULT '{}', ADD COLUMN suspects jsonb NOT NULL DEFAULT '{}';
+ALTER TABLE dead_letters ADD COLUMN error_code text;
+`;
