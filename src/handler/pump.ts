@@ -6,7 +6,8 @@ import type { EventStore, SlotClaim } from '../store/types.ts';
 import type { Telemetry } from '../telemetry/emitter.ts';
 import { createBatchWorker } from './batch-worker.ts';
 import { createCheckpoint } from './checkpoint.ts';
-import { routeEvent, routingTable } from './router.ts';
+import { createCrashGuard, type HandOver } from './crash-guard.ts';
+import { routeEvent, routingTable, type Route } from './router.ts';
 import { prepareDelivery, readTypesOf } from './routing.ts';
 import type { HandlerScope } from './scope.ts';
 import { createSlotTracks } from './slot-tracks.ts';
@@ -125,6 +126,23 @@ export function createPump(deps: PumpDeps): Pump {
     }),
   );
 
+  let stopping = false;
+  const guard = createCrashGuard({
+    handlerName: config.name,
+    crashLimit: config.crashLimit,
+    store: deps.store,
+    clock,
+    nodeId: deps.nodeId,
+    claims: deps.claims,
+    flush: () => checkpoint.flush(),
+    active: () => !stopping,
+    signals,
+  });
+  const handOver: HandOver = {
+    push: (route, poison) => (workers[route.worker] as Worker).push(poison === undefined ? route.delivery : { ...route.delivery, poison }),
+    idle: (route) => (workers[route.worker] as Worker).idle(),
+  };
+
   const source = createSource({
     store: deps.store,
     clock,
@@ -132,11 +150,15 @@ export function createPump(deps: PumpDeps): Pump {
     streamId: config.subscribeTo === '$all' ? undefined : config.subscribeTo,
     types: readTypesOf(config, deps.upcasting),
     tracks,
-    deliver(event) {
-      const route = routeEvent(event, table, turn);
-      if (!tracks.admit(route.slot, event.eventNumber)) return;
-      if (table.partitionBy === undefined) turn++;
-      (workers[route.worker] as Worker).push(route.delivery);
+    deliverPage(events) {
+      const routes: Route[] = [];
+      for (const event of events) {
+        const route = routeEvent(event, table, turn);
+        if (!tracks.admit(route.slot, event.eventNumber)) continue;
+        if (table.partitionBy === undefined) turn++;
+        routes.push(route);
+      }
+      if (routes.length > 0) return guard.handOver(routes, handOver);
     },
     passed: () => checkpoint.passed(),
     signals,
@@ -157,6 +179,7 @@ export function createPump(deps: PumpDeps): Pump {
       source.run().catch((error: unknown) => signals.stopRequested(error));
     },
     async drain(timeoutMs) {
+      stopping = true;
       await source.stop();
       await waitIdle(timeoutMs);
       for (const worker of workers) worker.halt();
@@ -164,17 +187,20 @@ export function createPump(deps: PumpDeps): Pump {
       // still running (and handled again by whoever resumes from the saved cursor) when the slots are released.
       await waitIdle(timeoutMs);
       await checkpoint.close();
+      await guard.clear();
     },
     async abort(timeoutMs) {
+      stopping = true;
       for (const worker of workers) worker.halt();
       await source.stop();
       await waitIdle(timeoutMs);
       await checkpoint.close();
+      await guard.clear();
     },
     replay(event) {
       return (workers[0] as Worker).handleOnce(prepareDelivery(event, config, deps.upcasting, table.context));
     },
-    current: () => tracks.current(),
+    current: () => tracks.current().map((claim) => ({ ...claim, suspects: guard.suspectsOf(claim.slot, claim.cursor) })),
     owned: tracks.owned,
     get position() {
       return tracks.position;
