@@ -27,6 +27,8 @@ export interface CrashGuardDeps {
   flush(): Promise<void>;
   /** Whether the pump still runs (a stop ends the handing over: events not handed over stay unacknowledged). */
   active(): boolean;
+  /** Events the pump delivered (handed over or about to be) and not acknowledged yet. */
+  pending(): number;
   readonly signals: CrashGuardSignals;
 }
 
@@ -42,7 +44,8 @@ export interface HandOver {
  * after the process died counts a crash for each event still in flight (store: `noteInFlight`, `claimSlots`).
  * After a crash (the claims found suspects), every event up to the highest suspect goes alone: the acknowledgements
  * so far are saved, the event is noted, handed over, and waited for, so that the next crash pins exactly one event;
- * a suspect that reached `crashLimit` is handed over as poison (the worker dead-letters it without `handle`).
+ * a suspect that reached `crashLimit`, the latest of them with nothing else in flight, is handed over as poison (the
+ * worker dead-letters it without `handle`).
  */
 export interface CrashGuard {
   /** Hands a page's admitted routes over (in order); resolves once handed over, or early when the pump stops. */
@@ -94,19 +97,20 @@ export function createCrashGuard(deps: CrashGuardDeps): CrashGuard {
     return deps.active();
   }
 
-  function notesOf(routes: readonly Route[]): InFlightNote[] {
+  function notesOf(routes: readonly Route[], alone: boolean): InFlightNote[] {
     const bySlot = new Map<number, number[]>();
     for (const route of routes) {
       const events = bySlot.get(route.slot);
       if (events === undefined) bySlot.set(route.slot, [route.delivery.event.eventNumber]);
       else events.push(route.delivery.event.eventNumber);
     }
-    return [...bySlot].map(([slot, events]) => ({ slot, epoch: epochs.get(slot) ?? 0, events }));
+    return [...bySlot].map(([slot, events]) => ({ slot, epoch: epochs.get(slot) ?? 0, events, alone }));
   }
 
   function poisonOf(route: Route): Suspect | undefined {
     const suspect = suspects.get(route.delivery.event.eventNumber);
-    return suspect !== undefined && suspect.crashes >= crashLimit ? suspect : undefined;
+    // A crash it shared with other events in flight may have been theirs: it is handed over alone once more first.
+    return suspect !== undefined && suspect.crashes >= crashLimit && suspect.alone ? suspect : undefined;
   }
 
   /** Hands one event over alone: acknowledgements saved, the event noted (unless parked), then waited for. */
@@ -119,7 +123,7 @@ export function createCrashGuard(deps: CrashGuardDeps): CrashGuard {
         // The event is still handed over alone: a crash then counts the events acknowledged since the last save too.
         deps.signals.storeTrouble(error);
       }
-      if (!(await note(notesOf([route])))) return false;
+      if (!(await note(notesOf([route], true)))) return false;
     }
     to.push(route, poison);
     await to.idle(route);
@@ -138,7 +142,8 @@ export function createCrashGuard(deps: CrashGuardDeps): CrashGuard {
         next++;
       }
       const rest = next === 0 ? routes : routes.slice(next);
-      if (rest.length === 0 || !(await note(notesOf(rest)))) return;
+      // Alone also when it is the only event delivered and not acknowledged (events arriving one at a time, live).
+      if (rest.length === 0 || !(await note(notesOf(rest, rest.length === 1 && deps.pending() === 1)))) return;
       for (const route of rest) to.push(route, undefined);
     },
     suspectsOf(slot, cursor) {

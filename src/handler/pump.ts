@@ -136,6 +136,7 @@ export function createPump(deps: PumpDeps): Pump {
     claims: deps.claims,
     flush: () => checkpoint.flush(),
     active: () => !stopping,
+    pending: () => tracks.pending,
     signals,
   });
   const handOver: HandOver = {

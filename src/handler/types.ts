@@ -89,7 +89,7 @@ export interface HandlerOptionsBase<S = unknown> {
    * again; 0 turns this off (see docs/error-handling.md, "Events that crash the process"). A non-negative integer.
    * @default 3
    */
-  crashLimit?: number;
+  crashLimit?: number | undefined;
   /** Same key, same worker, in order. Throwing routes to `error` like a failing `handle`. */
   partitionBy?: (event: RecordedEvent, ctx: HandlerContext<S>) => PartitionKey;
   /**
@@ -227,7 +227,7 @@ export interface HandlerOverrides {
   state?: unknown;
   timeoutMs?: number | undefined;
   transactional?: boolean;
-  crashLimit?: number;
+  crashLimit?: number | undefined;
   /** @default 'permanent' */
   restart?: RestartType;
 }

@@ -47,6 +47,8 @@ interface SlotState {
   epoch: number;
   /** In-flight note of the run holding the slot (see `InFlightNote`). */
   inflight: number[];
+  /** Whether the last note was written with nothing else in flight. */
+  inflightAlone: boolean;
   suspects: Suspect[];
 }
 
@@ -78,7 +80,7 @@ export function createMemoryHandlers(): MemoryHandlers {
   }
 
   function freshSlots(count: number, cursor: CursorState, epoch: number): SlotState[] {
-    return Array.from({ length: count }, () => ({ cursor, owner: undefined, leaseUntil: 0, epoch, inflight: [], suspects: [] }));
+    return Array.from({ length: count }, () => ({ cursor, owner: undefined, leaseUntil: 0, epoch, inflight: [], inflightAlone: false, suspects: [] }));
   }
 
   function reslice(entry: Entry, count: number, now: number): void {
@@ -141,7 +143,7 @@ export function createMemoryHandlers(): MemoryHandlers {
     reset(name, now) {
       const entry = existing(name, 'resetCursor');
       const cursor = { position: entry.initialPosition, acked: [] };
-      for (const slot of entry.slots) Object.assign(slot, { cursor, owner: undefined, leaseUntil: 0, epoch: slot.epoch + 1, inflight: [], suspects: [] });
+      for (const slot of entry.slots) Object.assign(slot, { cursor, owner: undefined, leaseUntil: 0, epoch: slot.epoch + 1, inflight: [], inflightAlone: false, suspects: [] });
       entry.updatedAt = now;
       return toRecord(entry);
     },
@@ -170,8 +172,8 @@ export function createMemoryHandlers(): MemoryHandlers {
         const free = state.owner === undefined || state.owner === node.id || state.leaseUntil <= now;
         if (!free) continue;
         const takenFrom = state.owner !== undefined && state.owner !== node.id ? state.owner : undefined;
-        const suspects = countCrashes(state.inflight, state.suspects, state.cursor).map((suspect) => Object.freeze(suspect));
-        Object.assign(state, { owner: node.id, leaseUntil: now + leaseMs, epoch: state.epoch + 1, inflight: [], suspects });
+        const suspects = countCrashes(state.inflight, state.inflightAlone, state.suspects, state.cursor).map((suspect) => Object.freeze(suspect));
+        Object.assign(state, { owner: node.id, leaseUntil: now + leaseMs, epoch: state.epoch + 1, inflight: [], inflightAlone: false, suspects });
         claims.push(Object.freeze({ slot, epoch: state.epoch, cursor: freezeCursor(state.cursor), takenFrom, suspects: Object.freeze([...suspects]) }));
       }
       return claims;
@@ -211,10 +213,10 @@ export function createMemoryHandlers(): MemoryHandlers {
       checkInFlightNotes(notes);
       checkSlotRange(entry, 'noteInFlight', notes.map((note) => note.slot));
       const lost: number[] = [];
-      for (const { slot, epoch, events } of notes) {
+      for (const { slot, epoch, events, alone } of notes) {
         const state = entry.slots[slot] as SlotState;
         if (state.owner !== nodeId || state.epoch !== epoch) lost.push(slot);
-        else state.inflight = addToNote(state.inflight, events, state.cursor);
+        else Object.assign(state, { inflight: addToNote(state.inflight, events, state.cursor), inflightAlone: alone === true });
       }
       if (lost.length > 0) throw new LeaseLostError(name, lost);
     },
@@ -223,7 +225,7 @@ export function createMemoryHandlers(): MemoryHandlers {
       checkSlotRange(entry, 'clearInFlight', slots.map((held) => held.slot));
       for (const { slot, epoch } of slots) {
         const state = entry.slots[slot] as SlotState;
-        if (state.owner === nodeId && state.epoch === epoch) state.inflight = [];
+        if (state.owner === nodeId && state.epoch === epoch) Object.assign(state, { inflight: [], inflightAlone: false });
       }
     },
   };

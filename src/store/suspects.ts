@@ -18,14 +18,14 @@ export function addToNote(note: readonly number[], events: readonly number[], cu
 
 /**
  * The suspects after a claim found `note` (empty when the last run cleared it): one crash more for each noted event
- * the cursor has not passed, the earlier counts kept for the others the cursor has not passed, passed ones dropped.
- * Ascending by event number.
+ * the cursor has not passed (`alone` when the note held only it and was written `alone`), the earlier counts kept
+ * for the other suspects the cursor has not passed, passed ones dropped. Ascending by event number.
  */
-export function countCrashes(note: readonly number[], suspects: readonly Suspect[], cursor: CursorState): Suspect[] {
-  const counts = new Map<number, number>();
-  for (const { eventNumber, crashes } of suspects) if (!passed(cursor, eventNumber)) counts.set(eventNumber, crashes);
-  for (const eventNumber of new Set(note)) {
-    if (!passed(cursor, eventNumber)) counts.set(eventNumber, (counts.get(eventNumber) ?? 0) + 1);
-  }
-  return [...counts].sort((a, b) => a[0] - b[0]).map(([eventNumber, crashes]) => ({ eventNumber, crashes }));
+export function countCrashes(note: readonly number[], noteAlone: boolean, suspects: readonly Suspect[], cursor: CursorState): Suspect[] {
+  const counts = new Map<number, Suspect>();
+  for (const suspect of suspects) if (!passed(cursor, suspect.eventNumber)) counts.set(suspect.eventNumber, suspect);
+  const noted = [...new Set(note)].filter((eventNumber) => !passed(cursor, eventNumber));
+  const alone = noteAlone && noted.length === 1;
+  for (const eventNumber of noted) counts.set(eventNumber, { eventNumber, crashes: (counts.get(eventNumber)?.crashes ?? 0) + 1, alone });
+  return [...counts.values()].sort((a, b) => a.eventNumber - b.eventNumber);
 }

@@ -135,6 +135,8 @@ export interface SlotClaim {
 export interface Suspect {
   readonly eventNumber: number;
   readonly crashes: number;
+  /** Whether it was the only event its run had in flight at the latest of those crashes (the crash is then its own). */
+  readonly alone: boolean;
 }
 
 /**
@@ -148,6 +150,11 @@ export interface InFlightNote {
   readonly epoch: number;
   /** Events about to be in flight, added to those noted already (noted events the cursor passed are dropped). */
   readonly events: readonly number[];
+  /**
+   * The run has nothing else in flight: if the note then holds this one event and the run dies, the crash is pinned
+   * on it (its suspect is `alone`). @default false
+   */
+  readonly alone?: boolean | undefined;
 }
 
 /** A slot's cursor to save, under the lease `epoch` it was claimed with. */

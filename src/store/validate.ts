@@ -87,8 +87,9 @@ export function checkSlotCursors(cursors: readonly SlotCursor[]): void {
 export function checkInFlightNotes(notes: readonly InFlightNote[]): void {
   if (!Array.isArray(notes)) throw new StoreError('noteInFlight: notes must be an array');
   checkSlotNumbers('noteInFlight', notes.map((note) => note.slot));
-  for (const { epoch, events } of notes) {
+  for (const { epoch, events, alone } of notes) {
     if (!Number.isSafeInteger(epoch) || epoch < 0) throw new StoreError('noteInFlight: epoch must be a non-negative integer');
+    if (alone !== undefined && typeof alone !== 'boolean') throw new StoreError('noteInFlight: alone must be a boolean');
     if (!Array.isArray(events) || !events.every((n) => Number.isSafeInteger(n) && n > 0)) {
       throw new StoreError('noteInFlight: events must be positive integer event numbers');
     }

@@ -37,6 +37,7 @@ export function inFlightContract(label: string, makeStore: () => Promise<StoreUn
   }
 
   const counts = (claimed: SlotClaim): Suspect[] => [...(claimed.suspects ?? [])];
+  const s = (eventNumber: number, crashes: number, alone = false): Suspect => ({ eventNumber, crashes, alone });
 
   describe(`${label} in-flight contract`, () => {
     it('finds no suspects when no run noted anything', async (t) => {
@@ -51,7 +52,7 @@ export function inFlightContract(label: string, makeStore: () => Promise<StoreUn
       await store.noteInFlight('P', A.id, [{ slot: 0, epoch: first.epoch, events: [7] }]);
       await crash(store, A);
       const second = await claim(store, B);
-      assert.deepEqual(counts(second), [{ eventNumber: 5, crashes: 1 }, { eventNumber: 6, crashes: 1 }, { eventNumber: 7, crashes: 1 }]);
+      assert.deepEqual(counts(second), [s(5, 1), s(6, 1), s(7, 1)]);
       // The note was taken into the counts: a graceful end of the next run adds nothing.
       await crash(store, B);
       assert.deepEqual(counts(await claim(store, A)), counts(second));
@@ -64,10 +65,10 @@ export function inFlightContract(label: string, makeStore: () => Promise<StoreUn
       await store.saveSlotCursors('P', A.id, [{ slot: 0, epoch: first.epoch, cursor: { position: 5, acked: [7] } }]);
       await crash(store, A);
       const second = await claim(store, B);
-      assert.deepEqual(counts(second), [{ eventNumber: 6, crashes: 1 }, { eventNumber: 8, crashes: 1 }]);
+      assert.deepEqual(counts(second), [s(6, 1), s(8, 1)]);
       await store.saveSlotCursors('P', B.id, [{ slot: 0, epoch: second.epoch, cursor: { position: 6, acked: [] } }]);
       await crash(store, B);
-      assert.deepEqual(counts(await claim(store, A)), [{ eventNumber: 8, crashes: 1 }]);
+      assert.deepEqual(counts(await claim(store, A)), [s(8, 1)]);
     });
 
     it('adds up the crashes of an event noted again, and keeps the counts of suspects not in flight this time', async (t) => {
@@ -79,10 +80,35 @@ export function inFlightContract(label: string, makeStore: () => Promise<StoreUn
       await store.noteInFlight('P', B.id, [{ slot: 0, epoch: held.epoch, events: [3] }]);
       await crash(store, B);
       held = await claim(store, A);
-      assert.deepEqual(counts(held), [{ eventNumber: 3, crashes: 2 }, { eventNumber: 4, crashes: 1 }]);
+      assert.deepEqual(counts(held), [s(3, 2), s(4, 1)]);
       await store.noteInFlight('P', A.id, [{ slot: 0, epoch: held.epoch, events: [3] }]);
       await crash(store, A);
-      assert.deepEqual(counts(await claim(store, B)), [{ eventNumber: 3, crashes: 3 }, { eventNumber: 4, crashes: 1 }]);
+      assert.deepEqual(counts(await claim(store, B)), [s(3, 3), s(4, 1)]);
+    });
+
+    it('marks a crash as an event\'s own when its note was written alone and holds only it', async (t) => {
+      const store = await open(t);
+      let held = await claim(store, A);
+      await store.noteInFlight('P', A.id, [{ slot: 0, epoch: held.epoch, events: [3, 4] }]);
+      await crash(store, A);
+      held = await claim(store, B);
+      assert.deepEqual(counts(held), [s(3, 1), s(4, 1)]);
+      await store.noteInFlight('P', B.id, [{ slot: 0, epoch: held.epoch, events: [3], alone: true }]);
+      await crash(store, B);
+      held = await claim(store, A);
+      assert.deepEqual(counts(held), [s(3, 2, true), s(4, 1)]);
+      // Alone, but two unpassed events in the note: the crash may be either's.
+      await store.noteInFlight('P', A.id, [{ slot: 0, epoch: held.epoch, events: [3] }]);
+      await store.noteInFlight('P', A.id, [{ slot: 0, epoch: held.epoch, events: [4], alone: true }]);
+      await crash(store, A);
+      held = await claim(store, B);
+      assert.deepEqual(counts(held), [s(3, 3), s(4, 2)]);
+      // The cursor passed the other event: the note holds one unpassed event, written alone.
+      await store.noteInFlight('P', B.id, [{ slot: 0, epoch: held.epoch, events: [3] }]);
+      await store.saveSlotCursors('P', B.id, [{ slot: 0, epoch: held.epoch, cursor: { position: 3, acked: [] } }]);
+      await store.noteInFlight('P', B.id, [{ slot: 0, epoch: held.epoch, events: [4], alone: true }]);
+      await crash(store, B);
+      assert.deepEqual(counts(await claim(store, A)), [s(4, 3, true)]);
     });
 
     it('drops noted events the cursor passed when more are noted', async (t) => {
@@ -94,7 +120,7 @@ export function inFlightContract(label: string, makeStore: () => Promise<StoreUn
       // The cursor moves back (a reset elsewhere would do more; here only the note matters): 5 and 6 were dropped.
       await store.saveSlotCursors('P', A.id, [{ slot: 0, epoch: first.epoch, cursor: { position: 4, acked: [] } }]);
       await crash(store, A);
-      assert.deepEqual(counts(await claim(store, B)), [{ eventNumber: 7, crashes: 1 }]);
+      assert.deepEqual(counts(await claim(store, B)), [s(7, 1)]);
     });
 
     it('counts nothing after a run cleared its note (a graceful stop), and keeps the earlier counts', async (t) => {
@@ -106,7 +132,7 @@ export function inFlightContract(label: string, makeStore: () => Promise<StoreUn
       await store.noteInFlight('P', B.id, [{ slot: 0, epoch: held.epoch, events: [2, 3] }]);
       await store.clearInFlight('P', B.id, [{ slot: 0, epoch: held.epoch }]);
       await crash(store, B);
-      assert.deepEqual(counts(await claim(store, A)), [{ eventNumber: 2, crashes: 1 }]);
+      assert.deepEqual(counts(await claim(store, A)), [s(2, 1)]);
     });
 
     it('keeps notes per slot, written in one call', async (t) => {
@@ -115,7 +141,7 @@ export function inFlightContract(label: string, makeStore: () => Promise<StoreUn
       await store.noteInFlight('P', A.id, claims.map((held) => ({ slot: held.slot, epoch: held.epoch, events: [10 + held.slot] })));
       await store.releaseSlots('P', A.id, [0, 1]);
       const again = await store.claimSlots('P', B, [0, 1], LONG);
-      assert.deepEqual(again.map(counts), [[{ eventNumber: 10, crashes: 1 }], [{ eventNumber: 11, crashes: 1 }]]);
+      assert.deepEqual(again.map(counts), [[s(10, 1)], [s(11, 1)]]);
     });
 
     it('fences notes and clears by the lease epoch', async (t) => {
@@ -127,7 +153,7 @@ export function inFlightContract(label: string, makeStore: () => Promise<StoreUn
       await store.clearInFlight('P', A.id, [{ slot: 0, epoch: stale.epoch }]);
       await assert.rejects(store.noteInFlight('P', B.id, [{ slot: 0, epoch: fresh.epoch, events: [6] }]), LeaseLostError);
       await crash(store, A);
-      assert.deepEqual(counts(await claim(store, B)), [{ eventNumber: 5, crashes: 1 }]);
+      assert.deepEqual(counts(await claim(store, B)), [s(5, 1)]);
     });
 
     it('forgets notes and counts when the handler is reset', async (t) => {
@@ -148,6 +174,7 @@ export function inFlightContract(label: string, makeStore: () => Promise<StoreUn
       await assert.rejects(store.noteInFlight('P', A.id, [{ slot: 0, epoch: -1, events: [1] }]), StoreError);
       await assert.rejects(store.noteInFlight('P', A.id, [{ slot: 5, epoch: held.epoch, events: [1] }]), StoreError);
       await assert.rejects(store.noteInFlight('nope', A.id, [{ slot: 0, epoch: held.epoch, events: [1] }]), StoreError);
+      await assert.rejects(store.noteInFlight('P', A.id, [{ slot: 0, epoch: held.epoch, events: [1], alone: 'yes' as unknown as boolean }]), StoreError);
     });
 
     it("keeps a dead letter's error code", async (t) => {

@@ -102,9 +102,9 @@ export function createSlots(sql: Sql, schema: string, channel: string, sessionPi
   };
 }
 
-/** Crash counts as a claim returns them (`{"<event number>": crashes}`), ascending. */
-function suspectsOf(counts: Record<string, number> | null | undefined): Suspect[] {
+/** Crash counts as a claim returns them (`{"<event number>": [crashes, alone]}`), ascending. */
+function suspectsOf(counts: Record<string, [number, boolean]> | null | undefined): Suspect[] {
   return Object.entries(counts ?? {})
-    .map(([eventNumber, crashes]) => ({ eventNumber: Number(eventNumber), crashes: Number(crashes) }))
+    .map(([eventNumber, [crashes, alone]]) => ({ eventNumber: Number(eventNumber), crashes: Number(crashes), alone: alone === true }))
     .sort((a, b) => a.eventNumber - b.eventNumber);
 }

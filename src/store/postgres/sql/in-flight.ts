@@ -22,12 +22,12 @@ export async function noteInFlight(
   args: { name: string; nodeId: string; notes: readonly InFlightNote[] },
 ): Promise<{ slotCount: number | null; noted: number[] }> {
   const s = db(schema);
-  const input = JSON.stringify(args.notes.map(({ slot, epoch, events }) => ({ slot, epoch, events: numberArray(events) })));
+  const input = JSON.stringify(args.notes.map(({ slot, epoch, events, alone }) => ({ slot, epoch, events: numberArray(events), alone: alone === true })));
   const [row] = await db<{ slot_count: number | null; noted: number[] }[]>`
     with h as (
       select slots from ${s}.handlers where name = ${args.name}::text
     ), input as (
-      select * from jsonb_to_recordset(${input}::text::jsonb) as i(slot int, epoch bigint, events text)
+      select * from jsonb_to_recordset(${input}::text::jsonb) as i(slot int, epoch bigint, events text, alone boolean)
     ), held as (
       select c.slot from ${s}.handler_slots c join input i on i.slot = c.slot
       where c.handler_name = ${args.name}::text and c.owner = ${args.nodeId}::text and c.epoch = i.epoch
@@ -36,7 +36,7 @@ export async function noteInFlight(
     ), noted as (
       update ${s}.handler_slots c set inflight = (
         select coalesce(array_agg(distinct e order by e), '{}') from unnest(c.inflight || i.events::bigint[]) e
-        where e > c.position and not (e = any(c.acked)))
+        where e > c.position and not (e = any(c.acked))), inflight_alone = i.alone
       from input i, held
       where c.handler_name = ${args.name}::text and c.slot = i.slot and held.slot = i.slot
         and c.owner = ${args.nodeId}::text and c.epoch = i.epoch
@@ -62,6 +62,6 @@ export async function clearInFlight(
       where c.handler_name = ${args.name}::text and c.owner = ${args.nodeId}::text and c.epoch = i.epoch and c.inflight <> '{}'
       order by c.slot for update of c
     )
-    update ${s}.handler_slots c set inflight = '{}'
+    update ${s}.handler_slots c set inflight = '{}', inflight_alone = false
     from held where c.handler_name = ${args.name}::text and c.slot = held.slot`;
 }

@@ -94,8 +94,8 @@ export interface ClaimRow {
   readonly position: Int8;
   readonly acked: (Int8 | number)[];
   readonly previous: string | null;
-  /** Crash counts after the claim: `{"<event number>": crashes}`. */
-  readonly suspects: Record<string, number>;
+  /** Crash counts after the claim: `{"<event number>": [crashes, alone]}`. */
+  readonly suspects: Record<string, [number, boolean]>;
 }
 
 /** Claims answer: the handler's slot count (null when unknown) and the slots claimed. */
@@ -110,14 +110,17 @@ export interface ClaimResult {
  * `countCrashes` in store/suspects.ts).
  */
 const countCrashes = (db: ISql) => db`(
-  select coalesce(jsonb_object_agg(k.e::text, k.n), '{}'::jsonb) from (
-    select u.e, sum(u.n)::int as n from (
-      select j.key::bigint as e, j.value::int as n from jsonb_each_text(c.suspects) j
-      union all
-      select distinct f as e, 1 as n from unnest(c.inflight) f
-    ) u
-    where u.e > c.position and not (u.e = any(c.acked))
-    group by u.e
+  with noted as (
+    select distinct f as e from unnest(c.inflight) f where f > c.position and not (f = any(c.acked))
+  ), merged as (
+    select j.key::bigint as e, (j.value->>0)::int as n, (j.value->>1)::boolean as alone, false as fresh from jsonb_each(c.suspects) j
+    union all
+    select e, 1, c.inflight_alone and (select count(*) from noted) = 1, true from noted
+  )
+  select coalesce(jsonb_object_agg(k.e::text, jsonb_build_array(k.n, k.alone)), '{}'::jsonb) from (
+    select e, sum(n)::int as n, (array_agg(alone order by fresh desc))[1] as alone from merged
+    where e > c.position and not (e = any(c.acked))
+    group by e
   ) k)`;
 
 /**
@@ -141,7 +144,7 @@ export async function claimSlots(db: ISql, schema: string, name: string, node: N
     ), claimed as (
       update ${s}.handler_slots c
       set owner = ${node.id}::text, owner_label = ${node.label}::text, lease_until = now() + ${leaseMs}::int * interval '1 millisecond',
-        epoch = c.epoch + 1, inflight = '{}', suspects = ${countCrashes(db)}
+        epoch = c.epoch + 1, inflight = '{}', inflight_alone = false, suspects = ${countCrashes(db)}
       from candidates p
       where c.handler_name = ${name}::text and c.slot = p.slot and ${claimable}
       returning c.slot, c.epoch, c.position, to_jsonb(c.acked) as acked, nullif(p.owner, ${node.id}::text) as previous, c.suspects
