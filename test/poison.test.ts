@@ -169,6 +169,13 @@ describe('events that crash the process (crashLimit)', () => {
     await outcome.app.stop();
   });
 
+  it('with crashLimit 1, parks an event after one crash when it was the only event in flight', async () => {
+    const outcome = await superviseUntilDone({ events: 1, poison: 1, crashLimit: 1 });
+    assert.equal(outcome.crashes, 1);
+    assert.deepEqual((await outcome.shared.listDeadLetters()).map((letter) => [letter.event.eventNumber, letter.attempts]), [[1, 1]]);
+    await outcome.app.stop();
+  });
+
   it('forgets the crashes of an event once it was handled (the cursor passed it)', async () => {
     // The event kills the process on its first delivery only: one crash, then handled; it is never parked.
     const outcome = await superviseUntilDone({ events: 30, poison: 10, crashLimit: 2, kills: (delivery) => delivery === 1 });
