@@ -263,6 +263,26 @@ describe('events that crash the process (crashLimit)', () => {
     assert.deepEqual((await shared.listDeadLetters()).map((letter) => [letter.event.eventNumber, letter.attempts, letter.error.code]), [[7, 2, 'POISON_EVENT']]);
   });
 
+  it('writes one note per page read, not per event, and clears it once at a stop; none with crashLimit 0', async () => {
+    for (const [crashLimit, notes, clears] of [[3, 3, 1], [0, 0, 0]] as const) {
+      const shared = inMemoryStore();
+      const calls = { noteInFlight: 0, clearInFlight: 0 };
+      const counted = new Proxy(shared, {
+        get(target, key, receiver) {
+          if (key === 'noteInFlight' || key === 'clearInFlight') calls[key]++;
+          return Reflect.get(target, key, receiver);
+        },
+      });
+      const app = createApp({ store: counted, batchSize: 1000 });
+      for (let page = 0; page < 25; page++) await app.dispatch(`s-${page}`, Array.from({ length: 100 }, (_, i) => ({ type: 'T', data: { i } })));
+      await app.start([defineHandler({ name: 'Counted', concurrency: 4, crashLimit, handle() {} })]);
+      await app.caughtUp();
+      await app.stop();
+      // 2,500 events read in pages of 1,000: three pages.
+      assert.deepEqual(calls, { noteInFlight: notes, clearInFlight: clears }, `crashLimit ${crashLimit}`);
+    }
+  });
+
   describe('the crashLimit option', () => {
     it('defaults to 3 and can be overridden per child', () => {
       assert.equal(defineHandler({ name: 'A', handle() {} }).config.crashLimit, 3);

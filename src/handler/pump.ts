@@ -88,6 +88,8 @@ export function createPump(deps: PumpDeps): Pump {
   const tracks = createSlotTracks(deps.claims, deps.fallbackPosition);
   const table = routingTable(config, deps.slotCount, deps.appName, deps.upcasting);
   let turn = 0;
+  /** A stop is under way (asked by the run, or by a worker's `stop`): nothing more is handed over. */
+  let stopping = false;
 
   const checkpoint = createCheckpoint({
     config,
@@ -105,6 +107,7 @@ export function createPump(deps: PumpDeps): Pump {
       leaseLost: signals.leaseLost,
       storeTrouble: signals.storeTrouble,
       halt: () => {
+        stopping = true;
         for (const worker of workers) worker.halt();
       },
     },
@@ -120,13 +123,15 @@ export function createPump(deps: PumpDeps): Pump {
       telemetry: deps.telemetry,
       store: deps.store,
       checkpoint,
-      stopHandler: (reason) => signals.stopRequested(reason),
+      stopHandler: (reason) => {
+        stopping = true;
+        signals.stopRequested(reason);
+      },
       recordError: (error) => signals.failure(error),
       live: () => source.live,
     }),
   );
 
-  let stopping = false;
   const guard = createCrashGuard({
     handlerName: config.name,
     crashLimit: config.crashLimit,
