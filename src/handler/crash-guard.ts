@@ -73,15 +73,18 @@ export function createCrashGuard(deps: CrashGuardDeps): CrashGuard {
   }
   /** Events up to here go alone (0: none). */
   const narrowUpTo = crashLimit === 0 ? 0 : Math.max(0, ...suspects.keys());
+  /** A note found a slot lost: the pump is about to be replaced, nothing more is handed over. */
+  let lost = false;
+  const active = (): boolean => !lost && deps.active();
   const stopping = {
     get aborted() {
-      return !deps.active();
+      return !active();
     },
   };
 
   /** Writes one note; `false` when the pump stopped or lost a slot meanwhile (nothing more is handed over). */
   async function note(notes: readonly InFlightNote[]): Promise<boolean> {
-    if (notes.length === 0) return deps.active();
+    if (notes.length === 0) return active();
     try {
       await retrying(() => deps.store.noteInFlight(deps.handlerName, deps.nodeId, notes), {
         clock: deps.clock,
@@ -90,11 +93,15 @@ export function createCrashGuard(deps: CrashGuardDeps): CrashGuard {
         onRetry: (error) => deps.signals.storeTrouble(error),
       });
     } catch (error) {
-      if (error instanceof LeaseLostError) deps.signals.leaseLost(error);
-      else if (deps.active()) deps.signals.storeTrouble(error);
+      if (error instanceof LeaseLostError) {
+        lost = true;
+        deps.signals.leaseLost(error);
+      } else if (active()) {
+        deps.signals.storeTrouble(error);
+      }
       return false;
     }
-    return deps.active();
+    return active();
   }
 
   function notesOf(routes: readonly Route[], alone: boolean): InFlightNote[] {
@@ -127,11 +134,12 @@ export function createCrashGuard(deps: CrashGuardDeps): CrashGuard {
     }
     to.push(route, poison);
     await to.idle(route);
-    return deps.active();
+    return active();
   }
 
   return {
     async handOver(routes, to) {
+      if (lost) return;
       if (crashLimit === 0) {
         for (const route of routes) to.push(route, undefined);
         return;
