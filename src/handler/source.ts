@@ -149,9 +149,10 @@ export function createSource(deps: SourceDeps): Source {
   }
 
   async function accept(page: ReadResult): Promise<void> {
-    const before = tracks.position;
     const delivered = deps.deliverPage(page.events);
     if (delivered !== undefined) await delivered;
+    // Measured here, not before delivering: acknowledgements made meanwhile are the checkpoint's, not reading's.
+    const before = tracks.position;
     if (page.readThrough > readPosition) readPosition = page.readThrough;
     if (page.readThrough > head) head = page.readThrough;
     tracks.readThrough(page.readThrough);
