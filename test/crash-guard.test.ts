@@ -44,6 +44,7 @@ function harness(options: { crashLimit?: number; claims?: SlotClaim[]; failNote?
     signals: {
       storeTrouble: (error) => signals.push(`trouble ${String(error)}`),
       leaseLost: (error) => signals.push(`lost ${error.slots.join(',')}`),
+      failed: (error) => signals.push(`failed ${String(error)}`),
     },
   };
   const guard = createCrashGuard(deps);
@@ -57,19 +58,22 @@ function harness(options: { crashLimit?: number; claims?: SlotClaim[]; failNote?
 describe('the crash guard', () => {
   it('notes a page once, per slot, before handing it over', async () => {
     const { guard, to, log } = harness({ claims: [claim(0), claim(1)] });
-    await guard.handOver([route(1, 0), route(2, 1), route(3, 0)], to);
+    guard.handOver([route(1, 0), route(2, 1), route(3, 0)], to);
+    await guard.settled();
     assert.deepEqual(log, ['note 0:[1,3] 1:[2]', 'push 1', 'push 2', 'push 3']);
   });
 
   it('marks the note alone when the page is one event and nothing else is pending', async () => {
     const { guard, to, log } = harness({ pending: 1 });
-    await guard.handOver([route(4)], to);
+    guard.handOver([route(4)], to);
+    await guard.settled();
     assert.deepEqual(log, ['note 0:[4] alone', 'push 4']);
   });
 
   it('writes nothing with crashLimit 0, and hands everything over at once', async () => {
     const { guard, to, log } = harness({ crashLimit: 0, claims: [claim(0, [{ eventNumber: 2, crashes: 9, alone: true }])] });
-    await guard.handOver([route(1), route(2), route(3)], to);
+    guard.handOver([route(1), route(2), route(3)], to);
+    await guard.settled();
     await guard.clear();
     assert.deepEqual(log, ['push 1', 'push 2', 'push 3']);
   });
@@ -77,7 +81,8 @@ describe('the crash guard', () => {
   it('after a crash, hands every event up to the highest suspect over alone: saved, noted, handed over, waited for', async () => {
     const suspects = [{ eventNumber: 2, crashes: 1, alone: false }, { eventNumber: 3, crashes: 1, alone: false }];
     const { guard, to, log } = harness({ claims: [claim(0, suspects)] });
-    await guard.handOver([route(1), route(2), route(3), route(4), route(5)], to);
+    guard.handOver([route(1), route(2), route(3), route(4), route(5)], to);
+    await guard.settled();
     assert.deepEqual(log, [
       'flush', 'note 0:[1] alone', 'push 1', 'idle 1',
       'flush', 'note 0:[2] alone', 'push 2', 'idle 2',
@@ -89,21 +94,41 @@ describe('the crash guard', () => {
   it('parks a suspect at crashLimit whose last crash was its own, and hands one whose last crash was shared over alone once more', async () => {
     const suspects = [{ eventNumber: 1, crashes: 3, alone: true }, { eventNumber: 2, crashes: 3, alone: false }];
     const { guard, to, log } = harness({ claims: [claim(0, suspects)] });
-    await guard.handOver([route(1), route(2)], to);
+    guard.handOver([route(1), route(2)], to);
+    await guard.settled();
     assert.deepEqual(log, ['push 1 poison(3)', 'idle 1', 'flush', 'note 0:[2] alone', 'push 2', 'idle 2']);
+  });
+
+  it('hands pages over in order, each once its note is written', async () => {
+    const { guard, to, log } = harness();
+    guard.handOver([route(1), route(2)], to);
+    guard.handOver([route(3)], to);
+    assert.deepEqual(log, [], 'nothing is handed over before its note');
+    await guard.settled();
+    assert.deepEqual(log, ['note 0:[1,2]', 'push 1', 'push 2', 'note 0:[3]', 'push 3']);
+  });
+
+  it('reports an unexpected failure while handing over, so the run stops', async () => {
+    const { guard, log, signals } = harness();
+    guard.handOver([route(1)], { push: () => { throw new Error('bug'); }, idle: async () => {} });
+    await guard.settled();
+    assert.deepEqual([log, signals], [['note 0:[1]'], ['failed Error: bug']]);
   });
 
   it('hands nothing more over once the pump stops', async () => {
     const { guard, to, log, stop } = harness({ claims: [claim(0, [{ eventNumber: 3, crashes: 1, alone: false }])] });
     const stopping = { ...to, idle: async (r: Route) => { log.push(`idle ${r.delivery.event.eventNumber}`); stop(); } };
-    await guard.handOver([route(1), route(2), route(3)], stopping);
+    guard.handOver([route(1), route(2), route(3)], stopping);
+    await guard.settled();
     assert.deepEqual(log, ['flush', 'note 0:[1] alone', 'push 1', 'idle 1']);
   });
 
   it('hands nothing over when a note finds a slot lost, and nothing after', async () => {
     const { guard, to, log, signals } = harness({ failNote: new LeaseLostError('H', [0]) });
-    await guard.handOver([route(1)], to);
-    await guard.handOver([route(2)], to);
+    guard.handOver([route(1)], to);
+    await guard.settled();
+    guard.handOver([route(2)], to);
+    await guard.settled();
     assert.deepEqual([log, signals], [[], ['lost 0']]);
   });
 

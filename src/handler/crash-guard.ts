@@ -11,6 +11,8 @@ export interface CrashGuardSignals {
   storeTrouble(error: unknown): void;
   /** A note found slots no longer held by this node: nothing more is handed over. */
   leaseLost(error: LeaseLostError): void;
+  /** Handing over failed unexpectedly (a bug): the run must stop. */
+  failed(error: unknown): void;
 }
 
 /** What the crash guard of one pump needs. */
@@ -48,8 +50,13 @@ export interface HandOver {
  * worker dead-letters it without `handle`).
  */
 export interface CrashGuard {
-  /** Hands a page's admitted routes over (in order); resolves once handed over, or early when the pump stops. */
-  handOver(routes: readonly Route[], to: HandOver): Promise<void>;
+  /**
+   * Hands a page's admitted routes over, in order after the pages before (at once with `crashLimit` 0, else once
+   * noted); routes not handed over when the pump stops stay unacknowledged.
+   */
+  handOver(routes: readonly Route[], to: HandOver): void;
+  /** Resolves once every page given so far was handed over (or given up at a stop). */
+  settled(): Promise<void>;
   /** The suspects of `slot` its cursor has not passed (for the next pump over the slot). */
   suspectsOf(slot: number, cursor: CursorState): Suspect[];
   /** The run ends on purpose: clears the notes of the owned slots, so nothing counts as crashed. */
@@ -137,23 +144,35 @@ export function createCrashGuard(deps: CrashGuardDeps): CrashGuard {
     return active();
   }
 
+  /** A page's way through the guard: the narrowing lane, then its note, then its workers. */
+  async function pass(routes: readonly Route[], to: HandOver): Promise<void> {
+    if (!active()) return;
+    let next = 0;
+      while (next < routes.length && (routes[next] as Route).delivery.event.eventNumber <= narrowUpTo) {
+      if (!(await alone(routes[next] as Route, to))) return;
+      next++;
+    }
+    const rest = next === 0 ? routes : routes.slice(next);
+    // Alone also when it is the only event delivered and not acknowledged (events arriving one at a time, live).
+    if (rest.length === 0 || !(await note(notesOf(rest, rest.length === 1 && deps.pending() === 1)))) return;
+    for (const route of rest) to.push(route, undefined);
+  }
+
+  /** The pages waiting for their notes, in order. */
+  let tail: Promise<void> = Promise.resolve();
+
   return {
-    async handOver(routes, to) {
+    handOver(routes, to) {
       if (lost) return;
       if (crashLimit === 0) {
         for (const route of routes) to.push(route, undefined);
         return;
       }
-      let next = 0;
-      while (next < routes.length && (routes[next] as Route).delivery.event.eventNumber <= narrowUpTo) {
-        if (!(await alone(routes[next] as Route, to))) return;
-        next++;
-      }
-      const rest = next === 0 ? routes : routes.slice(next);
-      // Alone also when it is the only event delivered and not acknowledged (events arriving one at a time, live).
-      if (rest.length === 0 || !(await note(notesOf(rest, rest.length === 1 && deps.pending() === 1)))) return;
-      for (const route of rest) to.push(route, undefined);
+      // The reader goes on reading (up to its read-ahead) while this page's note is written and the page before is
+      // handled: notes cost a round trip per page, not a pause of the reader.
+      tail = tail.then(() => pass(routes, to)).catch((error: unknown) => deps.signals.failed(error));
     },
+    settled: () => tail,
     suspectsOf(slot, cursor) {
       const left: Suspect[] = [];
       for (const [eventNumber, suspect] of suspects) {

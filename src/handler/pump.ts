@@ -142,7 +142,7 @@ export function createPump(deps: PumpDeps): Pump {
     flush: () => checkpoint.flush(),
     active: () => !stopping,
     pending: () => tracks.pending,
-    signals,
+    signals: { ...signals, failed: (error) => signals.stopRequested(error) },
   });
   const handOver: HandOver = {
     push: (route, poison) => (workers[route.worker] as Worker).push(poison === undefined ? route.delivery : { ...route.delivery, poison }),
@@ -164,7 +164,7 @@ export function createPump(deps: PumpDeps): Pump {
         if (table.partitionBy === undefined) turn++;
         routes.push(route);
       }
-      if (routes.length > 0) return guard.handOver(routes, handOver);
+      if (routes.length > 0) guard.handOver(routes, handOver);
     },
     passed: () => checkpoint.passed(),
     signals,
@@ -187,6 +187,7 @@ export function createPump(deps: PumpDeps): Pump {
     async drain(timeoutMs) {
       stopping = true;
       await source.stop();
+      await guard.settled();
       await waitIdle(timeoutMs);
       for (const worker of workers) worker.halt();
       // Queued events stay for the next run; the ones in progress get as long again to finish, so that few are
@@ -199,6 +200,7 @@ export function createPump(deps: PumpDeps): Pump {
       stopping = true;
       for (const worker of workers) worker.halt();
       await source.stop();
+      await guard.settled();
       await waitIdle(timeoutMs);
       await checkpoint.close();
       await guard.clear();
