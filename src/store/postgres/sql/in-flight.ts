@@ -5,15 +5,26 @@
 import type { ISql } from 'postgres';
 import type { InFlightNote } from '../../types.ts';
 
-/** `{1,2}`: a PostgreSQL array literal for an `int[]`/`bigint[]` parameter. */
-const numberArray = (numbers: readonly number[]): string => `{${numbers.join(',')}}`;
+/** `{[1,4),[7,8)}`: event numbers as an `int8multirange` literal, consecutive numbers merged into one range. */
+export function multirangeOf(numbers: readonly number[]): string {
+  const sorted = [...new Set(numbers)].sort((a, b) => a - b);
+  const ranges: string[] = [];
+  for (let i = 0; i < sorted.length; ) {
+    const low = sorted[i] as number;
+    let high = low;
+    while (i + 1 < sorted.length && sorted[i + 1] === high + 1) high = sorted[++i] as number;
+    ranges.push(`[${low},${high + 1})`);
+    i++;
+  }
+  return `{${ranges.join(',')}}`;
+}
 
 /** The highest slot number given (-1 for none), checked against the slot count inside each statement. */
 const highest = (slots: readonly number[]): number => Math.max(-1, ...slots);
 
 /**
  * Adds each note's events to its slot's note where the node holds the slot under the note's epoch, dropping noted
- * events the slot's cursor passed. Notes nothing when a slot number is outside the handler's slots. Returns the slot
+ * events at or below the slot's cursor position. Notes nothing when a slot number is outside the handler's slots. Returns the slot
  * count (null for an unknown handler) and the slots noted.
  */
 export async function noteInFlight(
@@ -22,7 +33,7 @@ export async function noteInFlight(
   args: { name: string; nodeId: string; notes: readonly InFlightNote[] },
 ): Promise<{ slotCount: number | null; noted: number[] }> {
   const s = db(schema);
-  const input = JSON.stringify(args.notes.map(({ slot, epoch, events, alone }) => ({ slot, epoch, events: numberArray(events), alone: alone === true })));
+  const input = JSON.stringify(args.notes.map(({ slot, epoch, events, alone }) => ({ slot, epoch, events: multirangeOf(events), alone: alone === true })));
   const [row] = await db<{ slot_count: number | null; noted: number[] }[]>`
     with h as (
       select slots from ${s}.handlers where name = ${args.name}::text
@@ -34,9 +45,9 @@ export async function noteInFlight(
         and (select slots from h) > ${highest(args.notes.map((note) => note.slot))}::int
       order by c.slot for update of c
     ), noted as (
-      update ${s}.handler_slots c set inflight = (
-        select coalesce(array_agg(distinct e order by e), '{}') from unnest(c.inflight || i.events::bigint[]) e
-        where e > c.position and not (e = any(c.acked))), inflight_alone = i.alone
+      -- Noted events at or below the cursor's position are dropped (those acknowledged above it, at the next claim).
+      update ${s}.handler_slots c
+      set inflight = (c.inflight + i.events::int8multirange) - int8multirange(int8range(null, c.position, '(]')), inflight_alone = i.alone
       from input i, held
       where c.handler_name = ${args.name}::text and c.slot = i.slot and held.slot = i.slot
         and c.owner = ${args.nodeId}::text and c.epoch = i.epoch

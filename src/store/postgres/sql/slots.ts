@@ -111,7 +111,8 @@ export interface ClaimResult {
  */
 const countCrashes = (db: ISql) => db`(
   with noted as (
-    select distinct f as e from unnest(c.inflight) f where f > c.position and not (f = any(c.acked))
+    select distinct g as e from unnest(c.inflight) r, generate_series(lower(r), upper(r) - 1) g
+    where g > c.position and not (g = any(c.acked))
   ), merged as (
     select j.key::bigint as e, (j.value->>0)::int as n, (j.value->>1)::boolean as alone, false as fresh from jsonb_each(c.suspects) j
     union all
