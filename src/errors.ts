@@ -13,7 +13,8 @@ export type HeraldErrorCode =
   | 'HANDLER_TIMEOUT'
   | 'SUPERVISOR_GAVE_UP'
   | 'LEASE_LOST'
-  | 'HANDLER_STOPPED';
+  | 'HANDLER_STOPPED'
+  | 'POISON_EVENT';
 
 /**
  * Base class of every herald error.
@@ -155,5 +156,31 @@ export class HandlerStoppedError extends HeraldError {
   constructor(handlerName: string) {
     super('HANDLER_STOPPED', `handler "${handlerName}" stopped during start-up`);
     this.handlerName = handlerName;
+  }
+}
+
+/**
+ * Recorded as a dead letter's error (`code: 'POISON_EVENT'`): the event was in flight each of `crashLimit` times the
+ * handler's process died (a crash no `error()` saw: `process.exit`, out of memory, a native fault) without the
+ * cursor moving past it, so it was parked instead of handed over again. Never thrown to callers.
+ * @example
+ * const parked = (await app.deadLetters()).filter((letter) => letter.error.code === 'POISON_EVENT');
+ */
+export class PoisonEventError extends HeraldError {
+  /** The handler whose process died. */
+  readonly handlerName: string;
+  /** The parked event's global number. */
+  readonly eventNumber: number;
+  /** How many times the process died with the event in flight. */
+  readonly crashes: number;
+
+  constructor(handlerName: string, eventNumber: number, crashes: number) {
+    super(
+      'POISON_EVENT',
+      `handler "${handlerName}": event ${eventNumber} was in flight each of the ${crashes} times the process died; parked instead of handled again`,
+    );
+    this.handlerName = handlerName;
+    this.eventNumber = eventNumber;
+    this.crashes = crashes;
   }
 }

@@ -124,12 +124,14 @@ export type {
   HandlerMembership,
   HandlerRecord,
   HandlerRegistration,
+  InFlightNote,
   LabelHolder,
   NodeIdentity,
   ReadRequest,
   ReadResult,
   SlotClaim,
   SlotCursor,
+  Suspect,
 } from './store/types.ts';
 
 /** Event types. */
@@ -148,6 +150,7 @@ export {
   HeraldError,
   InvalidEventError,
   LeaseLostError,
+  PoisonEventError,
   StoreError,
   SupervisorError,
   WrongExpectedVersionError,
@@ -194,6 +197,7 @@ export type {
   DispatchStartPayload,
   DispatchStopPayload,
   HandleExceptionPayload,
+  HandlePoisonPayload,
   HandleStartPayload,
   HandleStopPayload,
   BatchExceptionPayload,

@@ -35,6 +35,7 @@ describe('defineHandler', () => {
         state: undefined,
         timeoutMs: undefined,
         transactional: false,
+        crashLimit: 3,
         handle: undefined,
       },
     );

@@ -5,11 +5,14 @@ import { manualClock } from '../src/clock.ts';
 import { InvalidEventError, StoreError } from '../src/errors.ts';
 import type { RecordedEvent } from '../src/events/types.ts';
 import { inMemoryStore } from '../src/store/memory.ts';
+import { inFlightContract } from './support/in-flight-contract.ts';
 import { slotContract } from './support/slot-contract.ts';
 import { newEvent, storeContract } from './support/store-contract.ts';
 import { flushAsync } from './support/wait.ts';
 
 storeContract('memory', async () => ({ store: inMemoryStore(), cleanup: async () => {} }));
+
+inFlightContract('memory', async () => ({ store: inMemoryStore(), cleanup: async () => {} }));
 
 slotContract('memory', async () => {
   const clock = manualClock(1_000_000);

@@ -6,6 +6,7 @@ import type { Sql } from 'postgres';
 import { postgresStore } from '../src/store/postgres/index.ts';
 import { freshSchema, startPostgres } from './support/postgres.ts';
 import type { TestPostgres } from './support/postgres.ts';
+import { inFlightContract } from './support/in-flight-contract.ts';
 import { slotContract } from './support/slot-contract.ts';
 import { storeContract } from './support/store-contract.ts';
 
@@ -35,6 +36,8 @@ async function openStore() {
 }
 
 storeContract('PostgreSQL', openStore);
+
+inFlightContract('PostgreSQL', openStore);
 
 // Leases follow the database's clock: letting time pass is a real wait.
 slotContract('PostgreSQL', async () => ({ ...(await openStore()), advance: (ms) => sleep(ms) }));

@@ -1,7 +1,8 @@
 /**
  * Scenario 1, catch-up: a stored log read by one no-op handler from origin, against a raw postgres.js keyset
  * read of the same table (pages of 1,000, one cursor UPDATE per page) and against Emmett's consumer over the
- * same number of events in its own store. Also `concurrency: 8` + `partitionBy`, and `transactional: true`.
+ * same number of events in its own store. Also `concurrency: 8` + `partitionBy`, `transactional: true`, and the no-op
+ * handler with `crashLimit: 0` (no in-flight notes) beside the default.
  */
 import type { PostgresEventStore } from '@event-driven-io/emmett-postgresql';
 import { connect } from '../db.ts';
@@ -59,6 +60,10 @@ export const catchUp: Scenario = {
             return perSecond(total, ms);
           }],
           ['noop', async () => perSecond(total, await timeCatchUp({ sql, schema: 'herald', name: `noop-${round}`, count: total, timeoutMs }))],
+          // The default crashLimit (3) notes each page in flight (one write per page); 0 writes none.
+          ['noop-crashlimit-0', async () => perSecond(total, await timeCatchUp({
+            sql, schema: 'herald', name: `noop-crash0-${round}`, count: total, timeoutMs, handler: { crashLimit: 0 },
+          }))],
           ['partitioned', async () => perSecond(total, await timeCatchUp({
             sql, schema: 'herald', name: `partitioned-${round}`, count: total, timeoutMs,
             handler: { concurrency: 8, partitionBy: (event) => event.streamId },
@@ -78,6 +83,11 @@ export const catchUp: Scenario = {
           herald: noop, baseline: raw, target: target(atLeast(150_000, 'ev/s'), ratioAtLeast(0.9), everyRoundAtLeast(0.8)),
         }),
       ];
+      rows.push(buildRow({
+        scenario: SCENARIO, label: 'no-op handler, default crashLimit (in-flight notes) vs crashLimit 0', unit: 'ev/s', higherIsBetter: true,
+        herald: noop, baseline: { name: 'herald no-op, crashLimit 0', values: figures.values('noop-crashlimit-0') },
+        note: 'one in-flight note write per page of 1,000 events (docs/error-handling.md, "Events that crash the process")',
+      }));
       if (emmett !== undefined) {
         const emmettValues = figures.values('emmett');
         rows.push(buildRow({

@@ -27,6 +27,8 @@ export interface Checkpoint {
   commit(work: (tx: StoreTransaction) => Promise<number[]>, control?: CommitControl): Promise<void>;
   /** The low-water mark moved by reading alone (events of other streams or slots). */
   passed(): void;
+  /** Saves what was acknowledged (or passed) so far, now; rejects if the store fails. */
+  flush(): Promise<void>;
   /** Final save at a stop (for a transactional handler, nothing: each batch saved its cursor). */
   close(): Promise<void>;
 }
@@ -119,6 +121,7 @@ function batchedCheckpoint(deps: CheckpointDeps): Checkpoint {
       // Saved too, so the slowest slot of the handler, which strong dispatches of other processes wait on, keeps up.
       flusher.acknowledged();
     },
+    flush: () => flusher.flush(),
     async close() {
       flusher.close();
       try {
@@ -158,6 +161,7 @@ function transactionalCheckpoint(deps: CheckpointDeps): Checkpoint {
       signals.advanced(tracks.position);
       flusher.acknowledged();
     },
+    flush: () => flusher.flush(),
     close() {
       flusher.close();
       return Promise.resolve();

@@ -18,6 +18,7 @@ const defaults = {
   state: undefined,
   timeoutMs: undefined,
   transactional: false,
+  crashLimit: 3,
 } as const satisfies Partial<HandlerOptions>;
 
 /** Returns what a valid value looks like when `value` is not one, else `undefined`. */
@@ -39,6 +40,7 @@ const checks = {
     expect(v === undefined || (typeof v === 'number' && v > 0 && v <= MAX_DELAY_MS),
       `undefined or a positive number of milliseconds up to ${MAX_DELAY_MS}`),
   transactional: (v) => expect(typeof v === 'boolean', 'a boolean'),
+  crashLimit: (v) => expect(Number.isSafeInteger(v) && (v as number) >= 0, 'a non-negative integer (0 turns it off)'),
   slots: (v) => expect(v === undefined || (Number.isSafeInteger(v) && (v as number) >= 1 && (v as number) <= MAX_SLOTS), `undefined or an integer from 1 to ${MAX_SLOTS}`),
   handle: optionalFunction,
   handleBatch: optionalFunction,
@@ -61,7 +63,7 @@ const CALLBACKS = ['partitionBy', 'init', 'afterStart', 'beforeReset', 'error'] 
 /** Options whose `undefined` is a value of its own rather than "not given". */
 const UNDEFINED_ALLOWED: ReadonlySet<string> = new Set(['state', 'timeoutMs']);
 const OVERRIDABLE: ReadonlySet<string> = new Set([
-  'startFrom', 'subscribeTo', 'concurrency', 'consistency', 'state', 'timeoutMs', 'transactional',
+  'startFrom', 'subscribeTo', 'concurrency', 'consistency', 'state', 'timeoutMs', 'transactional', 'crashLimit',
 ]);
 const RESTART_TYPES: readonly unknown[] = ['permanent', 'transient', 'temporary'] satisfies RestartType[];
 

@@ -4,6 +4,7 @@ import { telemetryAction, type FailureDecision } from './decide.ts';
 import { routeBatchFailure } from './failure.ts';
 import { describeError, type Delivery, type EventResult, type HandleEnv, type RetryState } from './handle-event.ts';
 import { isPromiseLike, stateFromResult } from './invoke.ts';
+import { parkPoison } from './park.ts';
 import type { BatchFailureContext, HandlerContext, PartitionKey } from './types.ts';
 
 /** What handling a batch needs from its worker: {@link HandleEnv} with `run` calling `handleBatch`. */
@@ -22,6 +23,8 @@ const HALTED: EventResult = { kind: 'halted' };
  */
 export async function handleBatch(batch: readonly Delivery[], env: BatchEnv, from: RetryState, flushReason: BatchFlushReason): Promise<EventResult> {
   const { config } = env;
+  const first = batch[0] as Delivery;
+  if (first.poison !== undefined) return parkPoison(first, first.poison, env);
   const events = batch.map((delivery) => delivery.event);
   let attempt = from.attempt;
   let context = from.context;

@@ -1,10 +1,11 @@
 import type { TransactionSql } from 'postgres';
 import type { Clock } from '../clock.ts';
 import type { RecordedEvent } from '../events/types.ts';
-import type { NewDeadLetter } from '../store/types.ts';
+import type { NewDeadLetter, Suspect } from '../store/types.ts';
 import type { Telemetry } from '../telemetry/emitter.ts';
 import { telemetryAction, type FailureDecision } from './decide.ts';
 import { routeFailure } from './failure.ts';
+import { parkPoison } from './park.ts';
 import { invokeHandle, isPromiseLike, stateFromResult } from './invoke.ts';
 import type { HandlerScope } from './scope.ts';
 import type { HandlerConfig, HandlerContext, PartitionKey } from './types.ts';
@@ -21,6 +22,8 @@ export interface Delivery {
   readonly source?: RecordedEvent;
   /** After a routing failure: upcasts and routes the stored event again (a retry). */
   readonly retryRouting?: (ctx: HandlerContext) => Delivery;
+  /** The event reached `crashLimit` (see crash-guard.ts): it is dead-lettered, never handed to `handle`. */
+  readonly poison?: Suspect;
 }
 
 /** Where a retried event stands: failures so far and the context of the last `retry`. */
@@ -73,6 +76,7 @@ interface StartedAttempt {
  * (no promise, no microtask per event); otherwise as a promise.
  */
 export function handleEvent(delivery: Delivery, env: HandleEnv, from: RetryState = FIRST_TRY): EventResult | Promise<EventResult> {
+  if (delivery.poison !== undefined) return parkPoison(delivery, delivery.poison, env);
   if (from.attempt > 0 || 'routingError' in delivery) return handleAttempts(delivery, env, from, undefined);
   if (env.halted()) return HALTED;
   const { event } = delivery;
@@ -220,8 +224,13 @@ function emitException(env: HandleEnv, event: RecordedEvent, started: number | u
   });
 }
 
-/** The serializable part of an error, for dead letters. */
-export function describeError(error: unknown): { message: string; stack?: string } {
-  if (error instanceof Error) return error.stack === undefined ? { message: error.message } : { message: error.message, stack: error.stack };
-  return { message: String(error) };
+/** The serializable part of an error, for dead letters: message, stack, and its string `code` when it has one. */
+export function describeError(error: unknown): { message: string; stack?: string; code?: string } {
+  if (!(error instanceof Error)) return { message: String(error) };
+  const code = (error as { code?: unknown }).code;
+  return {
+    message: error.message,
+    ...(error.stack === undefined ? {} : { stack: error.stack }),
+    ...(typeof code === 'string' ? { code } : {}),
+  };
 }

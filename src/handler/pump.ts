@@ -8,7 +8,8 @@ import { createBatchWorker } from './batch-worker.ts';
 import { retrying } from '../store/retry.ts';
 import { createCheckpoint } from './checkpoint.ts';
 import { COMMIT_RETRY } from './checkpoint-transactional.ts';
-import { routeEvent, routingTable } from './router.ts';
+import { createCrashGuard, type HandOver } from './crash-guard.ts';
+import { routeEvent, routingTable, type Route } from './router.ts';
 import { prepareDelivery, readTypesOf } from './routing.ts';
 import type { HandlerScope } from './scope.ts';
 import { createSlotTracks } from './slot-tracks.ts';
@@ -89,6 +90,8 @@ export function createPump(deps: PumpDeps): Pump {
   const tracks = createSlotTracks(deps.claims, deps.fallbackPosition);
   const table = routingTable(config, deps.slotCount, deps.appName, deps.upcasting);
   let turn = 0;
+  /** A stop is under way (asked by the run, or by a worker's `stop`): nothing more is handed over. */
+  let stopping = false;
 
   const checkpoint = createCheckpoint({
     config,
@@ -107,6 +110,7 @@ export function createPump(deps: PumpDeps): Pump {
       leaseLost: signals.leaseLost,
       storeTrouble: signals.storeTrouble,
       halt: () => {
+        stopping = true;
         for (const worker of workers) worker.halt();
       },
     },
@@ -122,13 +126,33 @@ export function createPump(deps: PumpDeps): Pump {
       telemetry: deps.telemetry,
       store: deps.store,
       checkpoint,
-      stopHandler: (reason) => signals.stopRequested(reason),
+      stopHandler: (reason) => {
+        stopping = true;
+        signals.stopRequested(reason);
+      },
       recordError: (error) => signals.failure(error),
       retryStore: (work, halted) =>
         retrying(work, { clock, ...COMMIT_RETRY, budgetMs: settings.storeRetryMs, signal: halted, onRetry: signals.storeTrouble }),
       live: () => source.live,
     }),
   );
+
+  const guard = createCrashGuard({
+    handlerName: config.name,
+    crashLimit: config.crashLimit,
+    store: deps.store,
+    clock,
+    nodeId: deps.nodeId,
+    claims: deps.claims,
+    flush: () => checkpoint.flush(),
+    active: () => !stopping,
+    pending: () => tracks.pending,
+    signals: { ...signals, failed: (error) => signals.stopRequested(error) },
+  });
+  const handOver: HandOver = {
+    push: (route, poison) => (workers[route.worker] as Worker).push(poison === undefined ? route.delivery : { ...route.delivery, poison }),
+    idle: (route) => (workers[route.worker] as Worker).idle(),
+  };
 
   const source = createSource({
     store: deps.store,
@@ -137,11 +161,15 @@ export function createPump(deps: PumpDeps): Pump {
     streamId: config.subscribeTo === '$all' ? undefined : config.subscribeTo,
     types: readTypesOf(config, deps.upcasting),
     tracks,
-    deliver(event) {
-      const route = routeEvent(event, table, turn);
-      if (!tracks.admit(route.slot, event.eventNumber)) return;
-      if (table.partitionBy === undefined) turn++;
-      (workers[route.worker] as Worker).push(route.delivery);
+    deliverPage(events) {
+      const routes: Route[] = [];
+      for (const event of events) {
+        const route = routeEvent(event, table, turn);
+        if (!tracks.admit(route.slot, event.eventNumber)) continue;
+        if (table.partitionBy === undefined) turn++;
+        routes.push(route);
+      }
+      if (routes.length > 0) guard.handOver(routes, handOver);
     },
     passed: () => checkpoint.passed(),
     signals,
@@ -162,24 +190,30 @@ export function createPump(deps: PumpDeps): Pump {
       source.run().catch((error: unknown) => signals.stopRequested(error));
     },
     async drain(timeoutMs) {
+      stopping = true;
       await source.stop();
+      await guard.settled();
       await waitIdle(timeoutMs);
       for (const worker of workers) worker.halt();
       // Queued events stay for the next run; the ones in progress get as long again to finish, so that few are
       // still running (and handled again by whoever resumes from the saved cursor) when the slots are released.
       await waitIdle(timeoutMs);
       await checkpoint.close();
+      await guard.clear();
     },
     async abort(timeoutMs) {
+      stopping = true;
       for (const worker of workers) worker.halt();
       await source.stop();
+      await guard.settled();
       await waitIdle(timeoutMs);
       await checkpoint.close();
+      await guard.clear();
     },
     replay(event) {
       return (workers[0] as Worker).handleOnce(prepareDelivery(event, config, deps.upcasting, table.context));
     },
-    current: () => tracks.current(),
+    current: () => tracks.current().map((claim) => ({ ...claim, suspects: guard.suspectsOf(claim.slot, claim.cursor) })),
     owned: tracks.owned,
     get position() {
       return tracks.position;

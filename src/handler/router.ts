@@ -69,10 +69,16 @@ export function planBatch(queued: number, batchSize: number, timeoutMs: number, 
 
 /**
  * How many of the `take` deliveries from `start` form one batch: an event whose `partitionBy` threw goes alone
- * (its failure is its own), so a batch stops before it, and such an event is a batch of one.
+ * (its failure is its own), and so does a poison event (parked, not handed over), so a batch stops before such an
+ * event, and such an event is a batch of one.
  */
 export function batchLength(queue: readonly Delivery[], start: number, take: number): number {
-  if ('routingError' in (queue[start] as Delivery)) return 1;
-  for (let i = 1; i < take; i++) if ('routingError' in (queue[start + i] as Delivery)) return i;
+  if (goesAlone(queue[start] as Delivery)) return 1;
+  for (let i = 1; i < take; i++) if (goesAlone(queue[start + i] as Delivery)) return i;
   return take;
+}
+
+/** An event whose routing failed, or one parked as poison, is a batch of its own. */
+function goesAlone(delivery: Delivery): boolean {
+  return 'routingError' in delivery || delivery.poison !== undefined;
 }

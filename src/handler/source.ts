@@ -40,8 +40,11 @@ export interface SourceDeps {
   /** Only these types (a handler with `on`; the cursor still moves over the others), or `undefined` for every type. */
   readonly types: readonly string[] | undefined;
   readonly tracks: SlotTracks;
-  /** Hands one read event on (to the router). */
-  deliver(event: RecordedEvent): void;
+  /**
+   * Hands a page's events on (to the router), in order; may resolve later (events noted in flight first, or
+   * handed over one at a time). Every event it does not hand over must stay pending in the tracks.
+   */
+  deliverPage(events: readonly RecordedEvent[]): Promise<void> | void;
   /** Reading alone moved the low-water mark (tell the checkpoint). */
   passed(): void;
   readonly signals: SourceSignals;
@@ -147,9 +150,11 @@ export function createSource(deps: SourceDeps): Source {
     }).catch(() => undefined);
   }
 
-  function accept(page: ReadResult): void {
+  async function accept(page: ReadResult): Promise<void> {
+    const delivered = deps.deliverPage(page.events);
+    if (delivered !== undefined) await delivered;
+    // Measured here, not before delivering: acknowledgements made meanwhile are the checkpoint's, not reading's.
     const before = tracks.position;
-    for (const event of page.events) deps.deliver(event);
     if (page.readThrough > readPosition) readPosition = page.readThrough;
     if (page.readThrough > head) head = page.readThrough;
     tracks.readThrough(page.readThrough);
@@ -174,7 +179,7 @@ export function createSource(deps: SourceDeps): Source {
       }
       const page = await readRetrying();
       if (page === undefined || stopping.aborted) break;
-      accept(page);
+      await accept(page);
       if (!full) {
         ahead = undefined;
         await sleep(settings.pollMs);

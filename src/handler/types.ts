@@ -83,6 +83,13 @@ export interface HandlerOptionsBase<S = unknown> {
   timeoutMs?: number | undefined;
   /** PostgreSQL store: `ctx.sql`, effects and cursor commit together. @default false */
   transactional?: boolean;
+  /**
+   * An event in flight each of this many times the handler's process died (`process.exit`, out of memory, a native
+   * fault), without the cursor moving past it, is dead-lettered with a `PoisonEventError` instead of handed over
+   * again; 0 turns this off (see docs/error-handling.md, "Events that crash the process"). A non-negative integer.
+   * @default 3
+   */
+  crashLimit?: number | undefined;
   /** Same key, same worker, in order. Throwing routes to `error` like a failing `handle`. */
   partitionBy?: (event: RecordedEvent, ctx: HandlerContext<S>) => PartitionKey;
   /**
@@ -179,6 +186,8 @@ export interface HandlerConfig<S = unknown> {
   readonly state: S | undefined;
   readonly timeoutMs: number | undefined;
   readonly transactional: boolean;
+  /** Crashes with an event in flight before it is parked; 0: off. */
+  readonly crashLimit: number;
   /** As given; see `slotCountOf` for the count in effect. */
   readonly slots?: number | undefined;
   partitionBy?(event: RecordedEvent, ctx: HandlerContext<S>): PartitionKey;
@@ -218,6 +227,7 @@ export interface HandlerOverrides {
   state?: unknown;
   timeoutMs?: number | undefined;
   transactional?: boolean;
+  crashLimit?: number | undefined;
   /** @default 'permanent' */
   restart?: RestartType;
 }

@@ -30,7 +30,11 @@ export function createMemoryDeadLetters(): MemoryDeadLetters {
           id,
           handlerName,
           event,
-          error: { message: String(error.message), stack: error.stack === undefined ? undefined : String(error.stack) },
+          error: {
+            message: String(error.message),
+            stack: error.stack === undefined ? undefined : String(error.stack),
+            ...(error.code === undefined ? {} : { code: String(error.code) }),
+          },
           attempts,
           deadAt: new Date(now),
         });

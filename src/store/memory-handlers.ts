@@ -4,12 +4,15 @@ import type {
   HandlerMembership,
   HandlerRecord,
   HandlerRegistration,
+  InFlightNote,
   NodeIdentity,
   SlotClaim,
   SlotCursor,
+  Suspect,
 } from './types.ts';
+import { addToNote, countCrashes } from './suspects.ts';
 import { combineSlotCursors } from './combine.ts';
-import { checkCursor, checkLeaseMs, checkNode, checkRegistration, checkSlotCursors, checkSlotNumbers } from './validate.ts';
+import { checkCursor, checkInFlightNotes, checkLeaseMs, checkNode, checkRegistration, checkSlotCursors, checkSlotNumbers } from './validate.ts';
 
 /** The in-memory handler registry: settings, slot cursors, leases and members of every handler ever registered. */
 export interface MemoryHandlers {
@@ -31,6 +34,10 @@ export interface MemoryHandlers {
   leave(name: string, nodeId: string): boolean;
   /** Saves what is still held, throws `LeaseLostError` for the rest; returns the lowest position after the save. */
   saveSlotCursors(name: string, nodeId: string, cursors: readonly SlotCursor[], now: number): number;
+  /** Notes what is still held, throws `LeaseLostError` for the rest. */
+  noteInFlight(name: string, nodeId: string, notes: readonly InFlightNote[]): void;
+  /** Clears the notes of the slots still held under those epochs. */
+  clearInFlight(name: string, nodeId: string, slots: readonly { readonly slot: number; readonly epoch: number }[]): void;
 }
 
 interface SlotState {
@@ -38,6 +45,11 @@ interface SlotState {
   owner: string | undefined;
   leaseUntil: number;
   epoch: number;
+  /** In-flight note of the run holding the slot (see `InFlightNote`). */
+  inflight: number[];
+  /** Whether the last note was written with nothing else in flight. */
+  inflightAlone: boolean;
+  suspects: Suspect[];
 }
 
 interface Entry {
@@ -68,7 +80,7 @@ export function createMemoryHandlers(): MemoryHandlers {
   }
 
   function freshSlots(count: number, cursor: CursorState, epoch: number): SlotState[] {
-    return Array.from({ length: count }, () => ({ cursor, owner: undefined, leaseUntil: 0, epoch }));
+    return Array.from({ length: count }, () => ({ cursor, owner: undefined, leaseUntil: 0, epoch, inflight: [], inflightAlone: false, suspects: [] }));
   }
 
   function reslice(entry: Entry, count: number, now: number): void {
@@ -131,7 +143,7 @@ export function createMemoryHandlers(): MemoryHandlers {
     reset(name, now) {
       const entry = existing(name, 'resetCursor');
       const cursor = { position: entry.initialPosition, acked: [] };
-      for (const slot of entry.slots) Object.assign(slot, { cursor, owner: undefined, leaseUntil: 0, epoch: slot.epoch + 1 });
+      for (const slot of entry.slots) Object.assign(slot, { cursor, owner: undefined, leaseUntil: 0, epoch: slot.epoch + 1, inflight: [], inflightAlone: false, suspects: [] });
       entry.updatedAt = now;
       return toRecord(entry);
     },
@@ -160,8 +172,9 @@ export function createMemoryHandlers(): MemoryHandlers {
         const free = state.owner === undefined || state.owner === node.id || state.leaseUntil <= now;
         if (!free) continue;
         const takenFrom = state.owner !== undefined && state.owner !== node.id ? state.owner : undefined;
-        Object.assign(state, { owner: node.id, leaseUntil: now + leaseMs, epoch: state.epoch + 1 });
-        claims.push(Object.freeze({ slot, epoch: state.epoch, cursor: freezeCursor(state.cursor), takenFrom }));
+        const suspects = countCrashes(state.inflight, state.inflightAlone, state.suspects, state.cursor).map((suspect) => Object.freeze(suspect));
+        Object.assign(state, { owner: node.id, leaseUntil: now + leaseMs, epoch: state.epoch + 1, inflight: [], inflightAlone: false, suspects });
+        claims.push(Object.freeze({ slot, epoch: state.epoch, cursor: freezeCursor(state.cursor), takenFrom, suspects: Object.freeze([...suspects]) }));
       }
       return claims;
     },
@@ -194,6 +207,26 @@ export function createMemoryHandlers(): MemoryHandlers {
       if (cursors.length > lost.length) entry.updatedAt = now;
       if (lost.length > 0) throw new LeaseLostError(name, lost);
       return lowest(entry);
+    },
+    noteInFlight(name, nodeId, notes) {
+      const entry = existing(name, 'noteInFlight');
+      checkInFlightNotes(notes);
+      checkSlotRange(entry, 'noteInFlight', notes.map((note) => note.slot));
+      const lost: number[] = [];
+      for (const { slot, epoch, events, alone } of notes) {
+        const state = entry.slots[slot] as SlotState;
+        if (state.owner !== nodeId || state.epoch !== epoch) lost.push(slot);
+        else Object.assign(state, { inflight: addToNote(state.inflight, events, state.cursor), inflightAlone: alone === true });
+      }
+      if (lost.length > 0) throw new LeaseLostError(name, lost);
+    },
+    clearInFlight(name, nodeId, slots) {
+      const entry = existing(name, 'clearInFlight');
+      checkSlotRange(entry, 'clearInFlight', slots.map((held) => held.slot));
+      for (const { slot, epoch } of slots) {
+        const state = entry.slots[slot] as SlotState;
+        if (state.owner === nodeId && state.epoch === epoch) Object.assign(state, { inflight: [], inflightAlone: false });
+      }
     },
   };
 }

@@ -100,6 +100,8 @@ export function inMemoryStore(options: InMemoryStoreOptions = {}): EventStore {
         }
         cursorListeners.notify(handlerName, position);
       }),
+    noteInFlight: (handlerName, nodeId, notes) => op('noteInFlight', () => handlers.noteInFlight(handlerName, nodeId, notes)),
+    clearInFlight: (handlerName, nodeId, slots) => op('clearInFlight', () => handlers.clearInFlight(handlerName, nodeId, slots)),
     addDeadLetter: (deadLetter) => op('addDeadLetter', () => deadLetters.add(deadLetter, newId(), clock.now())),
     listDeadLetters: (filter) => op('listDeadLetters', () => deadLetters.list(filter?.handlerName)),
     getDeadLetter: (id) => op('getDeadLetter', () => deadLetters.get(id)),

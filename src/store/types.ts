@@ -124,6 +124,37 @@ export interface SlotClaim {
   readonly cursor: CursorState;
   /** Id of the node whose lease had expired when this claim took the slot over (`undefined` if the slot was free). */
   readonly takenFrom: string | undefined;
+  /**
+   * Events of the slot the cursor has not passed that were in flight when an earlier run of the slot ended without
+   * clearing its note (its process died), with how many such ends each saw; empty when none (see {@link InFlightNote}).
+   */
+  readonly suspects?: readonly Suspect[] | undefined;
+}
+
+/** An event in flight each of `crashes` times a run of its slot ended without clearing its note (a crash). */
+export interface Suspect {
+  readonly eventNumber: number;
+  readonly crashes: number;
+  /** Whether it was the only event its run had in flight at the latest of those crashes (the crash is then its own). */
+  readonly alone: boolean;
+}
+
+/**
+ * A durable note, written before events are handed over, of the events of a slot about to be in flight. A claim
+ * that finds a note (its run never cleared it: the process died) counts one crash for each noted event the
+ * cursor has not passed, keeps the counts of earlier crashes for events the cursor has not passed, and clears it.
+ */
+export interface InFlightNote {
+  readonly slot: number;
+  /** The lease epoch the slot was claimed with (the note is fenced like a cursor save). */
+  readonly epoch: number;
+  /** Events about to be in flight, added to those noted already (noted events the cursor passed are dropped). */
+  readonly events: readonly number[];
+  /**
+   * The run has nothing else in flight: if the note then holds this one event and the run dies, the crash is pinned
+   * on it (its suspect is `alone`). @default false
+   */
+  readonly alone?: boolean | undefined;
 }
 
 /** A slot's cursor to save, under the lease `epoch` it was claimed with. */
@@ -133,12 +164,13 @@ export interface SlotCursor {
   readonly cursor: CursorState;
 }
 
-/** An event acknowledged by `skip()`. */
+/** An event acknowledged by `skip()`, or parked after crashing the process (`error.code` `'POISON_EVENT'`). */
 export interface DeadLetter {
   readonly id: string;
   readonly handlerName: string;
   readonly event: RecordedEvent;
-  readonly error: { readonly message: string; readonly stack?: string | undefined };
+  /** The error; `code`: the error's string code when it had one (e.g. `'POISON_EVENT'`, `'HANDLER_TIMEOUT'`). */
+  readonly error: { readonly message: string; readonly stack?: string | undefined; readonly code?: string | undefined };
   readonly attempts: number;
   readonly deadAt: Date;
 }
@@ -201,7 +233,8 @@ export interface EventStore {
   heartbeat(handlerName: string, node: NodeIdentity, leaseMs: number): Promise<HandlerMembership>;
   /**
    * Claims those of `slots` that are free, expired, or already this node's, for `leaseMs`; each claim bumps the
-   * slot's epoch. Returns only the slots claimed; a slot another node holds is left alone.
+   * slot's epoch, and counts a crash for the events of an in-flight note it finds (returned in `suspects`).
+   * Returns only the slots claimed; a slot another node holds is left alone.
    */
   claimSlots(handlerName: string, node: NodeIdentity, slots: readonly number[], leaseMs: number): Promise<SlotClaim[]>;
   /** Gives up slots this node holds (their cursors stay), so another node may claim them at once. */
@@ -221,6 +254,17 @@ export interface EventStore {
    * cursors are not written. Notifies cursor listeners with the handler's lowest slot position.
    */
   saveSlotCursors(handlerName: string, nodeId: string, cursors: readonly SlotCursor[]): Promise<void>;
+  /**
+   * Adds `events` to the in-flight note of each slot (see {@link InFlightNote}), dropping noted events its cursor
+   * passed, in one write. Rejects with `LeaseLostError` for slots no longer held under the given epochs (their
+   * notes are not written).
+   */
+  noteInFlight(handlerName: string, nodeId: string, notes: readonly InFlightNote[]): Promise<void>;
+  /**
+   * Clears the in-flight notes of the slots this node still holds under the given epochs (a run that ends on
+   * purpose: nothing it had in flight counts as crashed). Slots no longer held are left alone.
+   */
+  clearInFlight(handlerName: string, nodeId: string, slots: readonly { readonly slot: number; readonly epoch: number }[]): Promise<void>;
   /** Records a skipped event. */
   addDeadLetter(deadLetter: NewDeadLetter): Promise<DeadLetter>;
   /** Dead letters, oldest first, optionally of one handler. */

@@ -4,7 +4,7 @@
  */
 import { HandlerConfigError, InvalidEventError, StoreError } from '../errors.ts';
 import type { ExpectedVersion } from '../events/types.ts';
-import type { CursorState, HandlerRegistration, NewDeadLetter, NodeIdentity, ReadRequest, SlotCursor } from './types.ts';
+import type { CursorState, HandlerRegistration, InFlightNote, NewDeadLetter, NodeIdentity, ReadRequest, SlotCursor } from './types.ts';
 
 /** A stream id is a non-empty string not starting with `$`. */
 export function checkStreamId(streamId: unknown): asserts streamId is string {
@@ -83,6 +83,19 @@ export function checkSlotCursors(cursors: readonly SlotCursor[]): void {
   }
 }
 
+/** In-flight notes name distinct slots, carry an integer epoch and positive integer event numbers each. */
+export function checkInFlightNotes(notes: readonly InFlightNote[]): void {
+  if (!Array.isArray(notes)) throw new StoreError('noteInFlight: notes must be an array');
+  checkSlotNumbers('noteInFlight', notes.map((note) => note.slot));
+  for (const { epoch, events, alone } of notes) {
+    if (!Number.isSafeInteger(epoch) || epoch < 0) throw new StoreError('noteInFlight: epoch must be a non-negative integer');
+    if (alone !== undefined && typeof alone !== 'boolean') throw new StoreError('noteInFlight: alone must be a boolean');
+    if (!Array.isArray(events) || !events.every((n) => Number.isSafeInteger(n) && n > 0)) {
+      throw new StoreError('noteInFlight: events must be positive integer event numbers');
+    }
+  }
+}
+
 /** A cursor has a non-negative integer position and acknowledged numbers above it. */
 export function checkCursor(state: CursorState): void {
   const valid =
@@ -107,6 +120,7 @@ export function checkDeadLetter(deadLetter: NewDeadLetter): void {
     error !== null &&
     typeof error.message === 'string' &&
     (error.stack === undefined || typeof error.stack === 'string') &&
+    (error.code === undefined || typeof error.code === 'string') &&
     Number.isSafeInteger(attempts) &&
     attempts >= 0;
   if (!valid) throw new StoreError('addDeadLetter: needs a handlerName, an event, an error and a non-negative integer attempts');

@@ -22,6 +22,19 @@ export interface HandleExceptionPayload extends HandleStopPayload {
   readonly action: 'retry' | 'skip' | 'stop';
 }
 
+/** Payload of `handle:poison`: an event was parked (dead-lettered with a `PoisonEventError`) instead of handed over. */
+export interface HandlePoisonPayload {
+  readonly app: string;
+  readonly handlerName: string;
+  readonly workerIndex: number;
+  /** The event as stored. */
+  readonly event: RecordedEvent;
+  /** How many times the process died with it in flight. */
+  readonly crashes: number;
+  /** The `PoisonEventError` its dead letter records. */
+  readonly error: unknown;
+}
+
 /** Why a batch was handed to `handleBatch`: it reached `batchSize`, `batchTimeoutMs` passed, or it was what there was. */
 export type BatchFlushReason = 'size' | 'timeout' | 'immediate';
 
@@ -137,6 +150,8 @@ export interface TelemetryEvents {
   'handle:start': HandleStartPayload;
   'handle:stop': HandleStopPayload;
   'handle:exception': HandleExceptionPayload;
+  /** An event that was in flight each of `crashLimit` times the process died was dead-lettered, not handed over. */
+  'handle:poison': HandlePoisonPayload;
   /** A batch handler's `handleBatch` is called. */
   'batch:start': BatchStartPayload;
   /** `handleBatch` resolved: every event of the batch is acknowledged (a transactional batch: once it commits). */

@@ -249,8 +249,8 @@ export function slotContract(label: string, makeStore: () => Promise<SlotStoreUn
         const { store } = await open(t, 4, 3);
         const claims = await store.claimSlots('P', A, [3, 1], LONG);
         assert.deepEqual(claims, [
-          { slot: 1, epoch: 1, cursor: { position: 3, acked: [] }, takenFrom: undefined },
-          { slot: 3, epoch: 1, cursor: { position: 3, acked: [] }, takenFrom: undefined },
+          { slot: 1, epoch: 1, cursor: { position: 3, acked: [] }, takenFrom: undefined, suspects: [] },
+          { slot: 3, epoch: 1, cursor: { position: 3, acked: [] }, takenFrom: undefined, suspects: [] },
         ]);
         assert.deepEqual(await owners(store), [undefined, A.id, undefined, A.id]);
       });
@@ -278,7 +278,7 @@ export function slotContract(label: string, makeStore: () => Promise<SlotStoreUn
         await store.saveSlotCursors('P', A.id, [{ slot: 1, epoch: claim.epoch, cursor: { position: 4, acked: [6] } }]);
         await advance(PAST_SHORT);
         const [taken] = (await store.claimSlots('P', B, [1], LONG)) as [SlotClaim];
-        assert.deepEqual(taken, { slot: 1, epoch: claim.epoch + 1, cursor: { position: 4, acked: [6] }, takenFrom: A.id });
+        assert.deepEqual(taken, { slot: 1, epoch: claim.epoch + 1, cursor: { position: 4, acked: [6] }, takenFrom: A.id, suspects: [] });
         await assert.rejects(store.saveSlotCursors('P', A.id, [{ slot: 1, epoch: claim.epoch, cursor: { position: 9, acked: [] } }]), LeaseLostError);
       });
 

@@ -38,7 +38,7 @@ export function createDeadLetters(sql: ISql, schema: string): DeadLetters {
       }
       const { handlerName, error, attempts } = deadLetter;
       try {
-        return toDeadLetter(await insertDeadLetter(db, schema, { id, handlerName, event, message: error.message, stack: error.stack ?? null, attempts }));
+        return toDeadLetter(await insertDeadLetter(db, schema, { id, handlerName, event, message: error.message, stack: error.stack ?? null, code: error.code ?? null, attempts }));
       } catch (failure) {
         const stored = sqlState(failure) === '23505' ? await selectDeadLetter(db, schema, id) : undefined;
         if (stored === undefined) throw failure;

@@ -122,6 +122,8 @@ export function postgresStore(options: PostgresStoreOptions): PostgresStore {
         await notifications.ready();
         await slots.save(sql, name, nodeId, saved);
       }),
+    noteInFlight: (name, nodeId, notes) => run('noteInFlight', () => slots.noteInFlight(name, nodeId, notes)),
+    clearInFlight: (name, nodeId, held) => run('clearInFlight', () => slots.clearInFlight(name, nodeId, held)),
     addDeadLetter(deadLetter) {
       const id = deadLetters.newId();
       return run('addDeadLetter', () => deadLetters.add(sql, deadLetter, id));

@@ -53,7 +53,11 @@ export function toDeadLetter(row: DeadLetterRow): DeadLetter {
       metadata: (event['metadata'] ?? {}) as Record<string, unknown>,
       createdAt: new Date(String(event['createdAt'])),
     },
-    error: row.error_stack === null ? { message: row.error_message } : { message: row.error_message, stack: row.error_stack },
+    error: {
+      message: row.error_message,
+      ...(row.error_stack === null ? {} : { stack: row.error_stack }),
+      ...(row.error_code === null || row.error_code === undefined ? {} : { code: row.error_code }),
+    },
     attempts: row.attempts,
     deadAt: row.dead_at,
   };

@@ -1,8 +1,9 @@
 /** Slots, leases and members of the PostgreSQL store (several processes running the same handlers). */
 import type { ISql, Sql } from 'postgres';
 import { LeaseLostError, StoreError } from '../../errors.ts';
-import type { HandlerMembership, LabelHolder, NodeIdentity, SlotClaim, SlotCursor } from '../types.ts';
-import { checkLeaseMs, checkNode, checkSlotCursors, checkSlotNumbers } from '../validate.ts';
+import type { HandlerMembership, InFlightNote, LabelHolder, NodeIdentity, SlotClaim, SlotCursor, Suspect } from '../types.ts';
+import { checkInFlightNotes, checkLeaseMs, checkNode, checkSlotCursors, checkSlotNumbers } from '../validate.ts';
+import { clearInFlight, noteInFlight } from './sql/in-flight.ts';
 import { toNumber } from './rows.ts';
 import { claimLabel } from './sql/labels.ts';
 import { claimSlots, heartbeat, releaseSlots, saveSlotCursors } from './sql/slots.ts';
@@ -16,6 +17,8 @@ export interface Slots {
   claimLabel(node: NodeIdentity, names: readonly string[], leaseMs: number, sessionPid: number | undefined): Promise<LabelHolder[]>;
   /** Saves in `db` (the pool, or a transaction: a lost lease then rolls it back). */
   save(db: ISql, name: string, nodeId: string, cursors: readonly SlotCursor[]): Promise<void>;
+  noteInFlight(name: string, nodeId: string, notes: readonly InFlightNote[]): Promise<void>;
+  clearInFlight(name: string, nodeId: string, slots: readonly { readonly slot: number; readonly epoch: number }[]): Promise<void>;
 }
 
 const unknown = (operation: string, name: string) => new StoreError(`${operation}: no handler named "${String(name)}" is registered`);
@@ -54,6 +57,7 @@ export function createSlots(sql: Sql, schema: string, channel: string, sessionPi
         epoch: toNumber(claim.epoch),
         cursor: { position: toNumber(claim.position), acked: claim.acked.map(toNumber) },
         takenFrom: claim.previous ?? undefined,
+        suspects: suspectsOf(claim.suspects),
       }));
     },
     async release(name, nodeId, slots) {
@@ -83,5 +87,24 @@ export function createSlots(sql: Sql, schema: string, channel: string, sessionPi
         throw new LeaseLostError(name, lost);
       }
     },
+    async noteInFlight(name, nodeId, notes) {
+      checkInFlightNotes(notes);
+      if (notes.length === 0) return;
+      const { slotCount, noted } = await noteInFlight(sql, schema, { name, nodeId, notes });
+      if (slotCount === null) throw unknown('noteInFlight', name);
+      checkInside('noteInFlight', name, notes.map((note) => note.slot), slotCount);
+      if (noted.length < notes.length) throw new LeaseLostError(name, notes.map((note) => note.slot).filter((slot) => !noted.includes(slot)));
+    },
+    async clearInFlight(name, nodeId, slots) {
+      checkSlotNumbers('clearInFlight', slots.map((held) => held.slot));
+      if (slots.length > 0) await clearInFlight(sql, schema, { name, nodeId, slots });
+    },
   };
+}
+
+/** Crash counts as a claim returns them (`{"<event number>": [crashes, alone]}`), ascending. */
+function suspectsOf(counts: Record<string, [number, boolean]> | null | undefined): Suspect[] {
+  return Object.entries(counts ?? {})
+    .map(([eventNumber, [crashes, alone]]) => ({ eventNumber: Number(eventNumber), crashes: Number(crashes), alone: alone === true }))
+    .sort((a, b) => a.eventNumber - b.eventNumber);
 }

@@ -109,7 +109,7 @@ export async function moveSlots(db: ISql, schema: string, name: string, position
     ), moved as (
       update ${s}.handler_slots c
       set position = ${position}::bigint, acked = '{}', owner = null, owner_label = null, lease_until = null,
-        epoch = c.epoch + 1, updated_at = now()
+        epoch = c.epoch + 1, inflight = '{}', suspects = '{}', updated_at = now()
       from locked l where c.handler_name = ${name}::text and c.slot = l.slot
       returning 1
     )

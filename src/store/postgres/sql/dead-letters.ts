@@ -9,6 +9,8 @@ export interface DeadLetterRow {
   readonly event: Record<string, unknown>;
   readonly error_message: string;
   readonly error_stack: string | null;
+  /** Migration 8. */
+  readonly error_code: string | null;
   readonly attempts: number;
   readonly dead_at: Date;
 }
@@ -17,11 +19,12 @@ export interface DeadLetterRow {
 export async function insertDeadLetter(
   db: ISql,
   schema: string,
-  args: { id: string; handlerName: string; event: string; message: string; stack: string | null; attempts: number },
+  args: { id: string; handlerName: string; event: string; message: string; stack: string | null; code: string | null; attempts: number },
 ): Promise<DeadLetterRow> {
   const [row] = await db<DeadLetterRow[]>`
-    insert into ${db(schema)}.dead_letters (id, handler_name, event, error_message, error_stack, attempts)
-    values (${args.id}::text, ${args.handlerName}::text, ${args.event}::text::jsonb, ${args.message}::text, ${args.stack}::text, ${args.attempts}::integer)
+    insert into ${db(schema)}.dead_letters (id, handler_name, event, error_message, error_stack, error_code, attempts)
+    values (${args.id}::text, ${args.handlerName}::text, ${args.event}::text::jsonb, ${args.message}::text, ${args.stack}::text,
+      ${args.code}::text, ${args.attempts}::integer)
     returning *`;
   if (row === undefined) throw new StoreError('insert returned no row');
   return row;

@@ -132,7 +132,7 @@ export async function resetSlots(db: ISql, schema: string, name: string, channel
     ), reset as (
       update ${s}.handler_slots c
       set position = h.initial_position, acked = '{}', owner = null, owner_label = null, lease_until = null,
-        epoch = c.epoch + 1, updated_at = now()
+        epoch = c.epoch + 1, inflight = '{}', suspects = '{}', updated_at = now()
       from ${s}.handlers h, locked l
       where h.name = ${name}::text and c.handler_name = h.name and c.slot = l.slot
       returning 1

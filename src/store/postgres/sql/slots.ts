@@ -94,6 +94,8 @@ export interface ClaimRow {
   readonly position: Int8;
   readonly acked: (Int8 | number)[];
   readonly previous: string | null;
+  /** Crash counts after the claim: `{"<event number>": [crashes, alone]}`. */
+  readonly suspects: Record<string, [number, boolean]>;
 }
 
 /** Claims answer: the handler's slot count (null when unknown) and the slots claimed. */
@@ -103,7 +105,28 @@ export interface ClaimResult {
 }
 
 /**
- * Takes the given slots that are free, expired or already the node's, bumping their epochs; claims nothing when
+ * The slot's crash counts once a claim found its in-flight note (migration 8): one more for each noted event the
+ * cursor has not passed, the earlier counts of the others it has not passed kept, passed ones dropped (as
+ * `countCrashes` in store/suspects.ts).
+ */
+const countCrashes = (db: ISql) => db`(
+  with noted as (
+    select distinct g as e from unnest(c.inflight) r, generate_series(lower(r), upper(r) - 1) g
+    where g > c.position and not (g = any(c.acked))
+  ), merged as (
+    select j.key::bigint as e, (j.value->>0)::int as n, (j.value->>1)::boolean as alone, false as fresh from jsonb_each(c.suspects) j
+    union all
+    select e, 1, c.inflight_alone and (select count(*) from noted) = 1, true from noted
+  )
+  select coalesce(jsonb_object_agg(k.e::text, jsonb_build_array(k.n, k.alone)), '{}'::jsonb) from (
+    select e, sum(n)::int as n, (array_agg(alone order by fresh desc))[1] as alone from merged
+    where e > c.position and not (e = any(c.acked))
+    group by e
+  ) k)`;
+
+/**
+ * Takes the given slots that are free, expired or already the node's, bumping their epochs and counting the crashes
+ * their in-flight notes tell of; claims nothing when
  * a slot number is outside the handler's slots. The candidates are locked in slot order first (no deadlock with
  * another multi-slot statement) and re-checked on the row they waited for (READ COMMITTED), so of concurrent
  * claimants of one slot exactly one gets it, and `previous` is the owner it really took the slot from.
@@ -122,10 +145,10 @@ export async function claimSlots(db: ISql, schema: string, name: string, node: N
     ), claimed as (
       update ${s}.handler_slots c
       set owner = ${node.id}::text, owner_label = ${node.label}::text, lease_until = now() + ${leaseMs}::int * interval '1 millisecond',
-        epoch = c.epoch + 1
+        epoch = c.epoch + 1, inflight = '{}', inflight_alone = false, suspects = ${countCrashes(db)}
       from candidates p
       where c.handler_name = ${name}::text and c.slot = p.slot and ${claimable}
-      returning c.slot, c.epoch, c.position, to_jsonb(c.acked) as acked, nullif(p.owner, ${node.id}::text) as previous
+      returning c.slot, c.epoch, c.position, to_jsonb(c.acked) as acked, nullif(p.owner, ${node.id}::text) as previous, c.suspects
     )
     select (select slots from h) as slot_count,
       coalesce((select jsonb_agg(to_jsonb(claimed) order by claimed.slot) from claimed), '[]') as claims`;
