@@ -5,6 +5,7 @@ import type { RecordedEvent } from '../../events/types.ts';
 import type { AppendRequest, AppendResult, ReadRequest, ReadResult } from '../types.ts';
 import { toNumber, toRecordedEvent } from './rows.ts';
 import { createAppendQueue } from './append-queue.ts';
+import { clearPending } from './sql/append-group.ts';
 import type { Sequencer } from './sequencer.ts';
 import { appendEvents, lastNumberOf, readEvents, readHead } from './sql/events.ts';
 import type { AppendArgs, AppendRow, Int8 } from './sql/events.ts';
@@ -65,10 +66,10 @@ export function createEventLog({ sql, schema, channel, sequencer, listening }: E
   /**
    * An append outside a caller's transaction that numbers itself in one statement (grouped with concurrent ones);
    * `undefined` when it must go the slow way (an expectation that did not hold, an id stored already, a deadlock).
-   * A stream whose previous event awaits its number is numbered first, then the append is tried again.
+   * A stream that may hold events awaiting numbers has them numbered and its flag cleared, then is tried once more.
    */
   async function appendNumbering(request: AppendRequest, args: AppendArgsOf): Promise<AppendResult | undefined> {
-    for (let attempt = 0; attempt < 3; attempt++) {
+    for (let attempt = 0; attempt < 2; attempt++) {
       const outcome = await queue.append(args, request.events.length);
       if (outcome.kind === 'numbered') {
         const { row } = outcome;
@@ -76,6 +77,7 @@ export function createEventLog({ sql, schema, channel, sequencer, listening }: E
       }
       if (outcome.kind === 'missed' || !outcome.behind) return undefined;
       await sequencer.number();
+      if (!(await clearPending(sql, schema, request.streamId))) return undefined;
     }
     return undefined;
   }

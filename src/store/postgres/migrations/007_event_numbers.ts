@@ -35,13 +35,118 @@ CREATE OR REPLACE VIEW numbered_events AS
   FROM events e
   WHERE e.event_number IS NOT NULL;
 
--- Raised by an append that finds its stream's previous event committed but not numbered yet (an outbox batch the
--- sequencer has not reached, or one its statement snapshot cannot see): numbering its own events first would put
--- the stream's versions out of number order. The store runs the sequencer and appends again.
+-- Whether the stream may hold committed events without a number (appended through append_events: inside a caller's
+-- transaction, or the slow way). An append that numbers itself refuses such a stream (append_behind), since its
+-- numbers would come before those of the stream's earlier versions; the store then runs the sequencer and clears
+-- the flag (clear_pending) under the stream's row lock. A flag instead of a look at the events keeps that append
+-- to index probes whatever plan PostgreSQL caches for it.
+ALTER TABLE streams ADD COLUMN pending boolean NOT NULL DEFAULT false;
+UPDATE streams s SET pending = true WHERE EXISTS (SELECT 1 FROM batches b WHERE b.stream_id = s.stream_id AND b.last_number IS NULL);
+CREATE INDEX events_unnumbered ON events (stream_id) WHERE event_number IS NULL;
+
 CREATE FUNCTION append_behind(p_stream_id text) RETURNS boolean
 LANGUAGE plpgsql AS $$
 BEGIN
-  RAISE EXCEPTION 'stream % has events awaiting numbers', p_stream_id USING ERRCODE = 'HR001';
+  RAISE EXCEPTION 'stream % has events awaiting numbers, or an expectation that needs the slow way', p_stream_id USING ERRCODE = 'HR001';
+END
+$$;
+
+-- Clears a stream's pending flag once none of its events awaits a number. Locks the stream row first, so the check
+-- (a later statement, with a snapshot taken after the lock) sees every append to the stream that committed.
+CREATE FUNCTION clear_pending(p_stream_id text) RETURNS boolean
+LANGUAGE plpgsql SET search_path FROM CURRENT AS $$
+BEGIN
+  PERFORM 1 FROM streams s WHERE s.stream_id = p_stream_id FOR UPDATE;
+  UPDATE streams s SET pending = false
+  WHERE s.stream_id = p_stream_id AND s.pending
+    AND NOT EXISTS (SELECT 1 FROM events e WHERE e.stream_id = p_stream_id AND e.event_number IS NULL);
+  RETURN FOUND;
+END
+$$;
+
+-- append_events as in migration 1, and it marks the stream pending.
+CREATE OR REPLACE FUNCTION append_events(
+  p_stream_id text,
+  p_expected text,
+  p_expected_version bigint,
+  p_events jsonb,
+  p_notify_channel text
+) RETURNS TABLE (outcome text, version bigint, batch_id bigint, duplicates text[], created_at timestamptz)
+LANGUAGE plpgsql SET search_path FROM CURRENT AS $$
+DECLARE
+  v_count integer := jsonb_array_length(p_events);
+  v_current bigint;
+  v_inserted integer;
+  v_dups text[] := '{}';
+  v_batch bigint;
+  v_slot bigint;
+  v_row record;
+BEGIN
+  IF p_expected = 'any' THEN
+    INSERT INTO streams AS s (stream_id, version, pending) VALUES (p_stream_id, v_count, true)
+    ON CONFLICT (stream_id) DO UPDATE SET version = s.version + v_count, pending = true
+    RETURNING s.version - v_count INTO v_current;
+  ELSIF p_expected = 'no_stream' OR (p_expected = 'exact' AND p_expected_version = 0) THEN
+    INSERT INTO streams AS s (stream_id, version, pending) VALUES (p_stream_id, v_count, true)
+    ON CONFLICT (stream_id) DO UPDATE SET version = v_count, pending = true WHERE s.version = 0
+    RETURNING 0 INTO v_current;
+  ELSIF p_expected = 'stream_exists' THEN
+    UPDATE streams s SET version = s.version + v_count, pending = true WHERE s.stream_id = p_stream_id AND s.version > 0
+    RETURNING s.version - v_count INTO v_current;
+  ELSE
+    UPDATE streams s SET version = s.version + v_count, pending = true WHERE s.stream_id = p_stream_id AND s.version = p_expected_version
+    RETURNING p_expected_version INTO v_current;
+  END IF;
+
+  IF v_current IS NULL THEN
+    SELECT coalesce(array_agg(e.event_id), '{}') INTO v_dups
+    FROM events e WHERE e.event_id IN (SELECT t.x->>'id' FROM jsonb_array_elements(p_events) AS t(x));
+    IF cardinality(v_dups) = v_count THEN
+      RETURN QUERY SELECT 'ok'::text, NULL::bigint, NULL::bigint, v_dups, now();
+    ELSE
+      RETURN QUERY SELECT 'wrong_expected_version'::text,
+        coalesce((SELECT s.version FROM streams s WHERE s.stream_id = p_stream_id), 0), NULL::bigint, v_dups, now();
+    END IF;
+    RETURN;
+  END IF;
+
+  WITH inserted AS (
+    INSERT INTO events (stream_id, stream_version, event_id, type, data, metadata)
+    SELECT p_stream_id, v_current + t.o, t.x->>'id', t.x->>'type', t.x->'data', t.x->'metadata'
+    FROM jsonb_array_elements(p_events) WITH ORDINALITY AS t(x, o)
+    ORDER BY t.o
+    ON CONFLICT (event_id) DO NOTHING
+    RETURNING 1
+  ) SELECT count(*) INTO v_inserted FROM inserted;
+
+  IF v_inserted < v_count THEN
+    -- Some ids were stored already (or by a concurrent append that committed first): they are duplicates.
+    -- Close the version holes they left, lowest first, so every slot moved into is free (the stream row
+    -- is locked by us), and give back the versions claimed for them.
+    v_dups := ARRAY(
+      SELECT t.x->>'id' FROM jsonb_array_elements(p_events) WITH ORDINALITY AS t(x, o)
+      WHERE NOT EXISTS (SELECT 1 FROM events e WHERE e.event_id = t.x->>'id' AND e.stream_id = p_stream_id AND e.stream_version > v_current)
+      ORDER BY t.o
+    );
+    v_slot := v_current;
+    FOR v_row IN SELECT e.stream_version FROM events e WHERE e.stream_id = p_stream_id AND e.stream_version > v_current ORDER BY 1 LOOP
+      v_slot := v_slot + 1;
+      IF v_row.stream_version <> v_slot THEN
+        UPDATE events SET stream_version = v_slot WHERE stream_id = p_stream_id AND stream_version = v_row.stream_version;
+      END IF;
+    END LOOP;
+    UPDATE streams SET version = v_current + v_inserted WHERE stream_id = p_stream_id;
+    IF v_inserted = 0 THEN
+      RETURN QUERY SELECT 'ok'::text, NULL::bigint, NULL::bigint, v_dups, now();
+      RETURN;
+    END IF;
+  END IF;
+
+  INSERT INTO batches (stream_id, first_version, size) VALUES (p_stream_id, v_current + 1, v_inserted) RETURNING id INTO v_batch;
+  IF p_notify_channel IS NOT NULL THEN
+    PERFORM pg_notify(p_notify_channel, 'u');
+  END IF;
+  RETURN QUERY SELECT 'ok'::text, v_current + 1, v_batch, v_dups, now();
 END
 $$;
 

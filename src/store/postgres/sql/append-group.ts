@@ -29,14 +29,16 @@ export interface GroupRow {
   readonly created_at: Date;
 }
 
-/** SQLSTATE raised when a stream's previous event awaits its number (`append_behind`). */
+/**
+ * SQLSTATE raised (`append_behind`) when a stream may hold events awaiting numbers (`streams.pending`), or when a
+ * stream created by the statement was expected to exist.
+ */
 export const BEHIND = 'HR001';
 
 /**
  * Appends every call (distinct streams) and numbers the events, in one statement and one commit. Calls whose
  * expectation does not hold come back with `version` null and change nothing. Fails as a whole (nothing stored)
- * when an event id is stored already (unique violation) or a stream's previous event awaits its number
- * ({@link BEHIND}).
+ * when an event id is stored already (unique violation) or with {@link BEHIND}.
  */
 export async function appendGroup(db: ISql, schema: string, calls: readonly GroupCall[], channel: string): Promise<GroupRow[]> {
   const s = db(schema);
@@ -46,33 +48,23 @@ export async function appendGroup(db: ISql, schema: string, calls: readonly Grou
       select c.o::integer as call, c.x->>'s' as stream_id, c.x->>'k' as kind, (c.x->>'v')::bigint as expected,
              jsonb_array_length(c.x->'e') as n, c.x->'e' as events
       from jsonb_array_elements(${input}::text::jsonb) with ordinality as c(x, o)
-    ), any_claim as (
+    ), claim as (
+      -- One upsert for every expectation: the conflict check always probes the primary key, whatever plan is cached.
       insert into ${s}.streams as t (stream_id, version)
-      select i.stream_id, i.n from input i where i.kind = 'any' order by i.stream_id
+      select i.stream_id, i.n from input i order by i.stream_id
       on conflict (stream_id) do update set version = t.version + excluded.version
-      returning t.stream_id, t.version
-    ), new_claim as (
-      insert into ${s}.streams as t (stream_id, version)
-      select i.stream_id, i.n from input i where i.kind = 'no_stream' or (i.kind = 'exact' and i.expected = 0) order by i.stream_id
-      on conflict (stream_id) do update set version = excluded.version where t.version = 0
-      returning t.stream_id, t.version
-    ), old_claim as (
-      update ${s}.streams t set version = t.version + i.n
-      from input i
-      where t.stream_id = i.stream_id
-        and ((i.kind = 'exact' and i.expected > 0 and t.version = i.expected) or (i.kind = 'stream_exists' and t.version > 0))
-      returning t.stream_id, t.version
+      where (select case i.kind when 'any' then true when 'stream_exists' then t.version > 0
+                                when 'no_stream' then t.version = 0 else t.version = i.expected end
+             from input i where i.stream_id = excluded.stream_id)
+      returning t.stream_id, t.version, t.pending, t.xmax = 0 as created
     ), claimed as materialized (
-      select i.call, i.stream_id, i.n, i.events, c.version - i.n as prev,
+      select i.call, i.stream_id, i.n, i.events, c.version - i.n as prev, c.pending,
+             c.created and (i.kind = 'stream_exists' or (i.kind = 'exact' and i.expected > 0)) as wrongly_created,
              sum(i.n) over (order by i.call) - i.n as offset_
-      from input i
-      join (select * from any_claim union all select * from new_claim union all select * from old_claim) c
-        on c.stream_id = i.stream_id
+      from input i join claim c on c.stream_id = i.stream_id
     ), checked as (
-      select sum(c.n) as total,
-             min(c.stream_id) filter (where c.prev > 0 and not exists (
-               select 1 from ${s}.events e
-               where e.stream_id = c.stream_id and e.stream_version = c.prev and e.event_number is not null)) as behind
+      -- A stream that may hold unnumbered events, or one created against its expectation, fails the whole statement.
+      select sum(c.n) as total, min(c.stream_id) filter (where c.pending or c.wrongly_created) as behind
       from claimed c
     ), moved as (
       update ${s}.sequencer q set last_number = q.last_number + k.total
@@ -95,4 +87,10 @@ export async function appendGroup(db: ISql, schema: string, calls: readonly Grou
     order by i.call`;
   if (rows.length !== calls.length) throw new StoreError(`append: ${rows.length} results for ${calls.length} appends`);
   return rows;
+}
+
+/** Clears a stream's `pending` flag if none of its events awaits a number (migration 7's `clear_pending`). */
+export async function clearPending(db: ISql, schema: string, streamId: string): Promise<boolean> {
+  const [row] = await db<{ cleared: boolean }[]>`select ${db(schema)}.clear_pending(${streamId}::text) as cleared`;
+  return row?.cleared === true;
 }
