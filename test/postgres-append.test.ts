@@ -210,6 +210,40 @@ describe('PostgreSQL append numbering', () => {
     }
   });
 
+  it('checks each expectation of concurrent appends on its own, whatever appends they are grouped with', async () => {
+    const store = await openStore();
+    await store.append({ streamId: 'old', events: [event('old-1'), event('old-2')], expectedVersion: 'any' });
+    const calls: { streamId: string; expectedVersion: 'any' | 'no_stream' | 'stream_exists' | number; ok: boolean }[] = [
+      { streamId: 'a0', expectedVersion: 'any', ok: true },
+      { streamId: 'old', expectedVersion: 2, ok: true },
+      { streamId: 'n0', expectedVersion: 'no_stream', ok: true },
+      { streamId: 'n1', expectedVersion: 0, ok: true },
+      { streamId: 'm0', expectedVersion: 'stream_exists', ok: false }, // missing stream
+      { streamId: 'm1', expectedVersion: 3, ok: false }, // missing stream
+      { streamId: 'a1', expectedVersion: 'any', ok: true },
+    ];
+    // Twice the same stream with a stale expectation for the second: one succeeds, one fails.
+    const settled = await Promise.allSettled([
+      ...calls.map((c, i) => store.append({ streamId: c.streamId, events: [event(`e${i}`)], expectedVersion: c.expectedVersion })),
+      store.append({ streamId: 'a0', events: [event('late')], expectedVersion: 'no_stream' }),
+    ]);
+    calls.forEach((c, i) => {
+      const outcome = settled[i];
+      if (c.ok) assert.equal(outcome?.status, 'fulfilled', `${c.streamId} appended`);
+      else assert.ok(outcome?.status === 'rejected' && outcome.reason instanceof WrongExpectedVersionError, `${c.streamId} rejected`);
+    });
+    const late = settled[calls.length];
+    assert.ok(late?.status === 'rejected' && late.reason instanceof WrongExpectedVersionError, 'the second append to a0 sees the stream');
+    const page = await store.read({ after: 0, limit: 100 });
+    assert.deepEqual(page.events.map((e) => e.eventNumber), Array.from({ length: 2 + 5 }, (_, i) => i + 1));
+    const returned = settled.flatMap((o) => (o.status === 'fulfilled' ? o.value.events : []));
+    for (const e of returned) assert.equal(page.events.find((r) => r.eventId === e.eventId)?.eventNumber, e.eventNumber);
+    for (const stream of ['m0', 'm1']) {
+      const rows = await sql`select 1 from ${sql(store.schema)}.streams where stream_id = ${stream}`;
+      assert.equal(rows.length, 0, `no stream row left for ${stream}`);
+    }
+  });
+
   it('numbers an append queued behind more committed batches than one sequencer run takes', async () => {
     const store = postgresStore({ sql, schema: await freshSchema(sql), sequencerBatchSize: 2 });
     await store.migrate();

@@ -1,4 +1,4 @@
-/** The event log of the PostgreSQL store: append, keyset reads and the head, on top of the sequencer. */
+/** The event log of the PostgreSQL store: appends (numbering themselves, else the sequencer's), keyset reads and the head. */
 import type { ISql } from 'postgres';
 import { StoreError, WrongExpectedVersionError } from '../../errors.ts';
 import type { RecordedEvent } from '../../events/types.ts';
