@@ -118,11 +118,15 @@ export async function readEvents(
   } else if (types === undefined) {
     page = db`select * from ${s}.events e where e.event_number > ${after}::bigint order by e.event_number limit ${limit}::integer`;
   } else {
-    // One walk of (type, event_number) per wanted type, merged: events of other types are never read.
+    // One walk of (type, event_number) per wanted type, merged: events of other types are never read. The walk is
+    // written as a range of that index in its own order (a row comparison, and `type <= t.type` for the end) rather
+    // than `type = t.type ... order by event_number`: with the latter PostgreSQL walks the number index (which follows
+    // the table's order) and filters the type, reading every event (7x slower per page on a 200k-event log).
     page = db`select e.* from unnest(${[...types]}::text[]) as t(type)
               cross join lateral (
-                select * from ${s}.events e where e.type = t.type and e.event_number > ${after}::bigint
-                order by e.event_number limit ${limit}::integer
+                select * from ${s}.events e
+                where (e.type, e.event_number) > (t.type, ${after}::bigint) and e.type <= t.type
+                order by e.type, e.event_number limit ${limit}::integer
               ) e
               order by e.event_number limit ${limit}::integer`;
   }
