@@ -12,7 +12,7 @@
  *                the same unique keys (event id; stream id + version): what storing the rows costs anyway.
  *   row-seq      the design first planned: rows inserted unnumbered, then a sequencer UPDATE numbering
  *                every committed row (SQL only, no store code around it).
- *   herald       `store.append` (batch-level sequencer: one `batches` row per append is numbered).
+ *   herald       `store.append` (since migration 7 numbered in its own statement; outbox batches by the sequencer).
  */
 import postgres from 'postgres';
 import type { Sql } from 'postgres';

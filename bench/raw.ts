@@ -54,9 +54,18 @@ export async function rawKeysetCatchUp(
   return { ms: now() - started, rows };
 }
 
-/** A table shaped like herald's `events` (same columns, keys and defaults) for raw insert baselines. */
-export async function createRawEventsTable(sql: Sql, schema: string): Promise<void> {
-  await sql`create table raw_events (like ${sql(schema)}.events including all)`;
+/**
+ * A table shaped like herald's `events` for raw insert baselines: its columns, the primary key on stream and version
+ * and the unique event id, nothing else.
+ */
+export async function createRawEventsTable(sql: Sql): Promise<void> {
+  // The issue's baseline shape, written out rather than copied (`like ... including all`) from herald's table, whose
+  // extra columns and indexes (the number and type indexes of migrations 4 and 7) would make the baseline move with
+  // herald's schema.
+  await sql`create table raw_events (
+    stream_id text not null, stream_version bigint not null, event_id text not null, type text not null,
+    data jsonb not null, metadata jsonb not null, created_at timestamptz not null default now(),
+    primary key (stream_id, stream_version), unique (event_id))`;
 }
 
 /** One event row as the raw baseline inserts it. */

@@ -115,7 +115,7 @@ describe('PostgreSQL append under concurrency', () => {
     try {
       await waitFor(async () => {
         const [row] = await sql<{ waiting: number }[]>`
-          select count(*)::int as waiting from pg_stat_activity where wait_event_type = 'Lock' and (query like '%append_events%' or query like '%append_numbered%')`;
+          select count(*)::int as waiting from pg_stat_activity where wait_event_type = 'Lock' and (query like '%append_events%' or query like '%append_numbered%' or query like '%append_group%')`;
         return (row?.waiting ?? 0) > 0;
       }, 'the racing append to wait for the open transaction');
     } finally {
@@ -198,24 +198,6 @@ describe('PostgreSQL reads', () => {
 });
 
 describe('PostgreSQL append numbering', () => {
-  /** Holds the schema's sequencer lock (the one `sequence_batches` takes) until `release` is called. */
-  async function holdSequencerLock(schema: string): Promise<{ release: () => Promise<void> }> {
-    const held = deferred();
-    const locked = deferred();
-    const open = sql.begin(async (tx) => {
-      await tx`select pg_advisory_xact_lock((select oid::integer from pg_namespace where nspname = ${schema}), 1213353028)`;
-      locked.resolve();
-      await held.promise;
-    });
-    await locked.promise;
-    return {
-      async release() {
-        held.resolve();
-        await open;
-      },
-    };
-  }
-
   it('numbers appends in a schema whose name needs quoting', async () => {
     const store = await openStore(`Herald "quoted" ${await freshSchema(sql)}`);
     try {
@@ -228,37 +210,92 @@ describe('PostgreSQL append numbering', () => {
     }
   });
 
+  it('checks each expectation of concurrent appends on its own, whatever appends they are grouped with', async () => {
+    const store = await openStore();
+    await store.append({ streamId: 'old', events: [event('old-1'), event('old-2')], expectedVersion: 'any' });
+    const calls: { streamId: string; expectedVersion: 'any' | 'no_stream' | 'stream_exists' | number; ok: boolean }[] = [
+      { streamId: 'a0', expectedVersion: 'any', ok: true },
+      { streamId: 'old', expectedVersion: 2, ok: true },
+      { streamId: 'n0', expectedVersion: 'no_stream', ok: true },
+      { streamId: 'n1', expectedVersion: 0, ok: true },
+      { streamId: 'm0', expectedVersion: 'stream_exists', ok: false }, // missing stream
+      { streamId: 'm1', expectedVersion: 3, ok: false }, // missing stream
+      { streamId: 'a1', expectedVersion: 'any', ok: true },
+    ];
+    // Twice the same stream with a stale expectation for the second: one succeeds, one fails.
+    const settled = await Promise.allSettled([
+      ...calls.map((c, i) => store.append({ streamId: c.streamId, events: [event(`e${i}`)], expectedVersion: c.expectedVersion })),
+      store.append({ streamId: 'a0', events: [event('late')], expectedVersion: 'no_stream' }),
+    ]);
+    calls.forEach((c, i) => {
+      const outcome = settled[i];
+      if (c.ok) assert.equal(outcome?.status, 'fulfilled', `${c.streamId} appended`);
+      else assert.ok(outcome?.status === 'rejected' && outcome.reason instanceof WrongExpectedVersionError, `${c.streamId} rejected`);
+    });
+    const late = settled[calls.length];
+    assert.ok(late?.status === 'rejected' && late.reason instanceof WrongExpectedVersionError, 'the second append to a0 sees the stream');
+    const page = await store.read({ after: 0, limit: 100 });
+    assert.deepEqual(page.events.map((e) => e.eventNumber), Array.from({ length: 2 + 5 }, (_, i) => i + 1));
+    const returned = settled.flatMap((o) => (o.status === 'fulfilled' ? o.value.events : []));
+    for (const e of returned) assert.equal(page.events.find((r) => r.eventId === e.eventId)?.eventNumber, e.eventNumber);
+    for (const stream of ['m0', 'm1']) {
+      const rows = await sql`select 1 from ${sql(store.schema)}.streams where stream_id = ${stream}`;
+      assert.equal(rows.length, 0, `no stream row left for ${stream}`);
+    }
+  });
+
   it('numbers an append queued behind more committed batches than one sequencer run takes', async () => {
     const store = postgresStore({ sql, schema: await freshSchema(sql), sequencerBatchSize: 2 });
     await store.migrate();
     for (const id of ['o1', 'o2', 'o3']) {
       await sql.begin((tx) => store.append({ streamId: id, events: [event(id)], expectedVersion: 'any', transaction: tx }));
     }
-    const result = await store.append({ streamId: 's', events: [event('x'), event('y')], expectedVersion: 'any' });
+    // The stream's previous event awaits its number: the append numbers every committed batch first (two runs).
+    const result = await store.append({ streamId: 'o3', events: [event('x'), event('y')], expectedVersion: 'any' });
     assert.deepEqual([result.events.map((e) => e.eventNumber), result.lastEventNumber], [[4, 5], 5]);
     const page = await store.read({ after: 0, limit: 10 });
     assert.deepEqual(page.events.map((e) => `${e.eventId}@${e.eventNumber}`), ['o1@1', 'o2@2', 'o3@3', 'x@4', 'y@5']);
   });
 
-  it('answers a read at once while its own numbering waits for the sequencer, and numbers everything once free', async () => {
+  it('numbers an append at once while outbox batches of other streams await the sequencer; they follow it', async () => {
+    const store = await openStore();
+    await sql.begin((tx) => store.append({ streamId: 'outbox', events: [event('o1')], expectedVersion: 'any', transaction: tx }));
+    const result = await store.append({ streamId: 's', events: [event('x')], expectedVersion: 'any' });
+    const page = await store.read({ after: 0, limit: 10 });
+    const numbers = new Map(page.events.map((e) => [e.eventId, e.eventNumber]));
+    assert.equal(numbers.get('x'), result.lastEventNumber);
+    assert.deepEqual([...numbers.values()].sort(), [1, 2]);
+    assert.equal(page.readThrough, 2);
+  });
+
+  it('answers a read at once while an append waits for the sequencer row, and numbers everything once free', async () => {
     const store = await openStore();
     await store.append({ streamId: 's', events: [event('before')], expectedVersion: 'any' });
-    const lock = await holdSequencerLock(store.schema);
+    const held = deferred();
+    const locked = deferred();
+    const lock = sql.begin(async (tx) => {
+      await tx`select last_number from ${tx(store.schema)}.sequencer for update`;
+      locked.resolve();
+      await held.promise;
+    });
+    await locked.promise;
     let appending: Promise<unknown> | undefined;
     try {
       appending = store.append({ streamId: 's', events: [event('held')], expectedVersion: 'any' });
-      await sql.begin((tx) => store.append({ streamId: 'outbox', events: [event('outbox')], expectedVersion: 'any', transaction: tx }));
       await waitFor(async () => {
-        const [row] = await sql<{ n: number }[]>`select count(*)::int as n from ${sql(store.schema)}.batches where last_number is null`;
-        return row?.n === 2;
-      }, 'both batches to be committed unnumbered');
+        const [row] = await sql<{ waiting: number }[]>`
+          select count(*)::int as waiting from pg_stat_activity where wait_event_type = 'Lock' and query like '%append_group%'`;
+        return (row?.waiting ?? 0) > 0;
+      }, 'the append to wait for the sequencer row');
       // The bound only keeps a regression (a read waiting for the held lock) from hanging the run.
       let read: Awaited<ReturnType<typeof store.read>> | undefined;
       void store.read({ after: 0, limit: 10 }).then((page) => (read = page));
-      await waitFor(() => read !== undefined, 'the read to return while the sequencer lock is held');
+      await waitFor(() => read !== undefined, 'the read to return while the sequencer row is locked');
       assert.deepEqual([read?.events.map((e) => e.eventId), read?.readThrough], [['before'], 1]);
+      await sql.begin((tx) => store.append({ streamId: 'outbox', events: [event('outbox')], expectedVersion: 'any', transaction: tx }));
     } finally {
-      await lock.release();
+      held.resolve();
+      await lock;
     }
     await appending;
     const page = await store.read({ after: 1, limit: 10 });

@@ -94,7 +94,7 @@ export const append: Scenario = {
     const app = createApp({ store: store(sql, 'herald'), name: 'append' });
     try {
       await app.start([]);
-      await createRawEventsTable(sql, 'herald');
+      await createRawEventsTable(sql);
       // Warm-up, not recorded: prepared statements, the JIT and the buffer cache of both sides.
       for (const c of cases) {
         const warm = { ...c, key: `warm-${c.key}`, events: Math.max(c.perCall * c.callers, c.events / 10) };

@@ -73,7 +73,7 @@ export const liveLatency: Scenario = {
           handle: (event) => void heraldSamples.push(now() - (event.data as { t: number }).t),
         }),
       ]);
-      await createRawEventsTable(sql, 'herald');
+      await createRawEventsTable(sql);
       await listener.listen('bench_live', (stamp) => void rawSamples.push(now() - Number(stamp)));
       const running = app;
       const newId = monotonicFactory();

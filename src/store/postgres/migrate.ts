@@ -6,15 +6,16 @@ import { appliedVersions, applyMigration, ensureMigrationsTable, lockMigrations 
 /**
  * Brings `schema` up to the newest migration in one transaction, under a transaction advisory lock
  * derived from the schema name: a second process migrating at the same time waits, then finds
- * everything applied. Idempotent.
+ * everything applied. Idempotent. `upTo` stops after that version (tests build an older schema with it, to check
+ * that the next migrations upgrade it in place); the store always migrates to the newest.
  */
-export async function migrate(sql: Sql, schema: string): Promise<void> {
+export async function migrate(sql: Sql, schema: string, upTo = Number.POSITIVE_INFINITY): Promise<void> {
   await sql.begin(async (tx) => {
     await lockMigrations(tx, schema);
     await ensureMigrationsTable(tx, schema);
     const applied = new Set(await appliedVersions(tx, schema));
     for (const migration of migrations) {
-      if (!applied.has(migration.version)) await applyMigration(tx, schema, migration);
+      if (migration.version <= upTo && !applied.has(migration.version)) await applyMigration(tx, schema, migration);
     }
   });
 }

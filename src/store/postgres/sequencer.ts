@@ -1,17 +1,18 @@
 /**
  * The post-commit sequencer, as the store drives it.
  *
- * Appends commit their events unnumbered (one `batches` row each); a short separate transaction,
- * `sequence_batches` in the database, then gives every committed unnumbered batch the next range of
- * global numbers under a per-schema advisory lock. Writers never hold a global lock while their own
- * transaction is open, a long unrelated transaction stalls nobody, and readers see each numbering commit
- * whole, so a reader that moves its cursor to the last number it saw never skips an event.
+ * Since migration 7 an append outside a caller's transaction numbers itself before its commit
+ * (`sql/append-group.ts`). What remains for the sequencer: appends inside a caller's transaction (outbox), and the
+ * slow way of the others (an unmet expectation, ids stored already). Those commit their events unnumbered (one
+ * `batches` row each); a short separate transaction, `sequence_batches` in the database, then gives every committed
+ * unnumbered batch the next range of global numbers under a per-schema advisory lock and the `sequencer` row lock
+ * that self-numbering appends take too. Readers see each numbering commit whole, in number order, so a reader that
+ * moves its cursor to the last number it saw never skips an event.
  *
  * Within one process, callers share runs: a request joins the run queued to start after the current one
  * (a run that started before the caller's commit might not see it), so N concurrent appenders cost about
- * two sequencer transactions instead of N lock waits. An append made while nothing here is numbering runs
- * the sequencer itself, after its commit but in the same database call (`append_numbered`): one round trip
- * instead of two for a lone appender.
+ * two sequencer transactions instead of N lock waits. A slow-way append made while nothing here is numbering runs
+ * the sequencer itself, after its commit but in the same database call (`append_numbered`).
  */
 import type { ISql } from 'postgres';
 import { appendNumbered, sequenceBatches } from './sql/events.ts';

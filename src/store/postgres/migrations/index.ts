@@ -4,6 +4,7 @@ import { appendNumbered } from './003_append_numbered.ts';
 import { typeFilter } from './004_type_filter.ts';
 import { control } from './005_control.ts';
 import { memberSessions } from './006_member_sessions.ts';
+import { eventNumbers } from './007_event_numbers.ts';
 import { inFlight } from './008_in_flight.ts';
 
 /** One schema change, applied once, in `version` order, and recorded in the `migrations` table. */
@@ -25,6 +26,6 @@ export const migrations: readonly Migration[] = [
   { version: 4, name: 'type_filter', sql: typeFilter },
   { version: 5, name: 'control', sql: control },
   { version: 6, name: 'member_sessions', sql: memberSessions },
-  // 7 is left to the write path's migration (issue 14, another branch); versions apply in order, so renumber at merge.
+  { version: 7, name: 'event_numbers', sql: eventNumbers },
   { version: 8, name: 'in_flight', sql: inFlight },
 ];

@@ -100,48 +100,45 @@ export interface ReadPage {
 
 /**
  * A keyset page of numbered events after `after`, optionally of one stream and of some types, with the sequencer's head and
- * whether committed batches await numbers, all from the same statement snapshot. Walks numbered batches in
- * order (an index range scan), then each batch's events by (stream, version). The head comes as one header
- * row rather than as two more columns of every event row, which the driver would decode a thousand times.
+ * whether committed batches await numbers, all from the same statement snapshot. Reads `events` by `event_number`
+ * (migration 7): the unique number index for the whole log; the primary key for one stream (its versions are in
+ * number order); `(type, event_number)` for each wanted type, merged. The head comes as one header row rather than
+ * as two more columns of every event row, which the driver would decode a thousand times.
  */
 export async function readEvents(
   db: ISql, schema: string, after: number, limit: number, streamId: string | undefined, types?: readonly string[] | undefined,
 ): Promise<ReadPage> {
   const s = db(schema);
-  // With a type filter a batch may hold no wanted event, so batches are not limited: the outer LIMIT stops the
-  // walk (a nested loop over batches in number order, then an incremental sort) once the page is full. Each
-  // batch is probed once per wanted type in the index events_stream_type_version (stream_id, type, stream_version),
-  // migration 4, so events of other types are passed over without reading their rows. (With `type = any(...)`
-  // instead of one probe per type, the planner prefers the primary key and reads every row to filter it.)
-  const batchLimit = types === undefined ? db`limit ${limit}::integer` : db``;
-  const typeJoin = types === undefined ? db`` : db`cross join lateral unnest(${[...types]}::text[]) as t(type)`;
-  const typeFilter = types === undefined ? db`` : db`and e.type = t.type`;
-  const batches =
-    streamId === undefined
-      ? db`select * from ${s}.batches where last_number > ${after}::bigint order by last_number ${batchLimit}`
-      : db`select * from ${s}.batches where stream_id = ${streamId}::text and last_number > ${after}::bigint
-           order by last_number ${batchLimit}`;
+  const typeFilter = types === undefined ? db`` : db`and e.type = any(${[...types]}::text[])`;
+  let page;
+  if (streamId !== undefined) {
+    page = db`select * from ${s}.events e
+              where e.stream_id = ${streamId}::text and e.event_number > ${after}::bigint ${typeFilter}
+              order by e.stream_version limit ${limit}::integer`;
+  } else if (types === undefined) {
+    page = db`select * from ${s}.events e where e.event_number > ${after}::bigint order by e.event_number limit ${limit}::integer`;
+  } else {
+    // One walk of (type, event_number) per wanted type, merged: events of other types are never read. The walk is
+    // written as a range of that index in its own order (a row comparison, and `type <= t.type` for the end) rather
+    // than `type = t.type ... order by event_number`: with the latter PostgreSQL walks the number index (which follows
+    // the table's order) and filters the type, reading every event (7x slower per page on a 200k-event log).
+    page = db`select e.* from unnest(${[...types]}::text[]) as t(type)
+              cross join lateral (
+                select * from ${s}.events e
+                where (e.type, e.event_number) > (t.type, ${after}::bigint) and e.type <= t.type
+                order by e.type, e.event_number limit ${limit}::integer
+              ) e
+              order by e.event_number limit ${limit}::integer`;
+  }
   const rows = await db<ReadRow[]>`
     select q.last_number as head, exists (select 1 from ${s}.batches where last_number is null) as pending, null::json as event
     from ${s}.sequencer q
     union all (
       select null, null,
-             json_build_array(b.first_number - b.first_version + e.stream_version,
-                              e.event_id, e.stream_id, e.stream_version, e.type, e.data, e.metadata,
-                              floor(extract(epoch from e.created_at) * 1000)::bigint)
-      from (${batches}) b
-      ${typeJoin}
-      cross join lateral (
-        select * from ${s}.events e
-        where e.stream_id = b.stream_id
-          and e.stream_version >= b.first_version + greatest(0, ${after}::bigint - b.first_number + 1)
-          and e.stream_version < b.first_version + b.size
-          ${typeFilter}
-        order by e.stream_version
-        limit ${limit}::integer
-      ) e
-      order by b.last_number, e.stream_version
-      limit ${limit}::integer
+             json_build_array(p.event_number, p.event_id, p.stream_id, p.stream_version, p.type, p.data, p.metadata,
+                              floor(extract(epoch from p.created_at) * 1000)::bigint)
+      from (${page}) p
+      order by p.event_number
     )`;
   let header: ReadRow | undefined;
   const events: ReadEventJson[] = [];
@@ -177,13 +174,8 @@ export async function readHead(db: ISql, schema: string): Promise<{ head: Int8; 
 export async function lastNumberOf(db: ISql, schema: string, eventIds: readonly string[]): Promise<{ last: Int8 | null; unnumbered: boolean }> {
   const s = db(schema);
   const [row] = await db<{ last: Int8 | null; unnumbered: boolean | null }[]>`
-    select max(b.first_number + (e.stream_version - b.first_version)) as last, bool_or(b.first_number is null) as unnumbered
+    select max(e.event_number) as last, bool_or(e.event_number is null) as unnumbered
     from ${s}.events e
-    cross join lateral (
-      select first_number, first_version from ${s}.batches b
-      where b.stream_id = e.stream_id and b.first_version <= e.stream_version
-      order by b.first_version desc limit 1
-    ) b
     where e.event_id in (select jsonb_array_elements_text(${JSON.stringify(eventIds)}::text::jsonb))`;
   return { last: row?.last ?? null, unnumbered: row?.unnumbered === true };
 }
