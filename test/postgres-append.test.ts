@@ -274,7 +274,7 @@ describe('PostgreSQL append numbering', () => {
     const held = deferred();
     const locked = deferred();
     const lock = sql.begin(async (tx) => {
-      await tx`select last_number from ${tx(store.schema)}.sequencer for update`;
+      await tx`select head from ${tx(store.schema)}.sequencer for update`;
       locked.resolve();
       await held.promise;
     });

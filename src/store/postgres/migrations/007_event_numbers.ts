@@ -17,8 +17,15 @@
  * `events` by `event_number` (a unique index); a type-filtered read walks `(type, event_number)`, which replaces
  * migration 4's `(stream_id, type, stream_version)`. The backfill rewrites every event row once: on a large log,
  * run `migrate()` at a quiet moment.
+ *
+ * `sequencer.last_number` is renamed `head`: a process still running code older than this migration reads the
+ * log through `batches`, which appends no longer write, and would move its cursor past new events it never saw.
+ * With the column renamed its reads fail loudly instead (a `StoreError`, retried and reported as `store:warning`),
+ * until it is replaced by new code; its appends, which go through the functions redefined here, keep working.
  */
 export const eventNumbers = /* sql */ `
+ALTER TABLE sequencer RENAME COLUMN last_number TO head;
+
 ALTER TABLE events ADD COLUMN event_number bigint;
 
 UPDATE events e SET event_number = b.first_number + (e.stream_version - b.first_version)
@@ -175,9 +182,9 @@ BEGIN
     SELECT b.id, b.stream_id, b.first_version, b.size, sum(b.size) OVER (ORDER BY b.id) AS upto
     FROM batches b WHERE b.last_number IS NULL ORDER BY b.id LIMIT p_max
   ), moved AS (
-    UPDATE sequencer s SET last_number = s.last_number + t.total
+    UPDATE sequencer s SET head = s.head + t.total
     FROM (SELECT sum(p.size) AS total FROM pending p) t WHERE t.total IS NOT NULL
-    RETURNING s.last_number - t.total AS base
+    RETURNING s.head - t.total AS base
   ), numbered AS (
     UPDATE batches b SET first_number = m.base + p.upto - p.size + 1, last_number = m.base + p.upto
     FROM pending p, moved m WHERE b.id = p.id

@@ -67,10 +67,10 @@ export async function appendGroup(db: ISql, schema: string, calls: readonly Grou
       select sum(c.n) as total, min(c.stream_id) filter (where c.pending or c.wrongly_created) as behind
       from claimed c
     ), moved as (
-      update ${s}.sequencer q set last_number = q.last_number + k.total
+      update ${s}.sequencer q set head = q.head + k.total
       from checked k
       where k.total is not null and case when k.behind is null then true else ${s}.append_behind(k.behind) end
-      returning q.last_number - k.total as base
+      returning q.head - k.total as base
     ), inserted as (
       insert into ${s}.events (stream_id, stream_version, event_id, type, data, metadata, event_number)
       select c.stream_id, c.prev + x.o, x.e->>'id', x.e->>'type', x.e->'data', x.e->'metadata', m.base + c.offset_ + x.o

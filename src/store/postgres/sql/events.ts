@@ -131,7 +131,7 @@ export async function readEvents(
               order by e.event_number limit ${limit}::integer`;
   }
   const rows = await db<ReadRow[]>`
-    select q.last_number as head, exists (select 1 from ${s}.batches where last_number is null) as pending, null::json as event
+    select q.head, exists (select 1 from ${s}.batches where last_number is null) as pending, null::json as event
     from ${s}.sequencer q
     union all (
       select null, null,
@@ -164,7 +164,7 @@ export async function readEvents(
 export async function readHead(db: ISql, schema: string): Promise<{ head: Int8; pending: boolean }> {
   const s = db(schema);
   const [row] = await db<{ head: Int8; pending: boolean }[]>`
-    select last_number as head, exists (select 1 from ${s}.batches where last_number is null) as pending
+    select head, exists (select 1 from ${s}.batches where last_number is null) as pending
     from ${s}.sequencer`;
   if (row === undefined) throw new StoreError('the sequencer row is missing');
   return row;

@@ -59,7 +59,7 @@ export async function upsertHandler(
     with created as (
       insert into ${s}.handlers (name, subscribe_to, consistency, initial_position, slots)
       select ${args.name}::text, ${args.subscribeTo}::text, ${args.consistency}::text, start, ${args.slots}::int
-      from (select coalesce(${args.initial}::bigint, (select last_number from ${s}.sequencer)) as start) v
+      from (select coalesce(${args.initial}::bigint, (select head from ${s}.sequencer)) as start) v
       on conflict (name) do nothing
       returning name, initial_position, slots
     )
