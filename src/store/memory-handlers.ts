@@ -202,7 +202,7 @@ export function createMemoryHandlers(): MemoryHandlers {
       for (const { slot, epoch, cursor } of cursors) {
         const state = entry.slots[slot] as SlotState;
         if (state.owner !== nodeId || state.epoch !== epoch) lost.push(slot);
-        else state.cursor = copyCursor(cursor);
+        else if (notBehind(cursor, state.cursor)) state.cursor = copyCursor(cursor);
       }
       if (cursors.length > lost.length) entry.updatedAt = now;
       if (lost.length > 0) throw new LeaseLostError(name, lost);
@@ -229,6 +229,16 @@ export function createMemoryHandlers(): MemoryHandlers {
       }
     },
   };
+}
+
+/**
+ * Whether a saved cursor is at least the stored one (a higher position, or the same with every acknowledgement kept):
+ * a save sent before another one committed arrives older, and is not written.
+ */
+function notBehind(saved: CursorState, stored: CursorState): boolean {
+  if (saved.position !== stored.position) return saved.position > stored.position;
+  const acked = new Set(saved.acked);
+  return stored.acked.every((eventNumber) => acked.has(eventNumber));
 }
 
 function copyCursor(state: CursorState): CursorState {

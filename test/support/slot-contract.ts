@@ -66,6 +66,22 @@ export function slotContract(label: string, makeStore: () => Promise<SlotStoreUn
         );
       });
 
+      it('never moves a slot cursor backwards: an older save is not written, and the slot still counts as held', async (t) => {
+        const { store } = await open(t, 1);
+        const [zero] = (await store.claimSlots('P', A, [0], LONG)) as [SlotClaim];
+        const save = (position: number, acked: number[]) =>
+          store.saveSlotCursors('P', A.id, [{ slot: 0, epoch: zero.epoch, cursor: { position, acked } }]);
+        await save(5, [7, 8]);
+        await save(4, [5, 7, 8]);
+        assert.deepEqual((await store.loadHandler('P'))?.cursor, { position: 5, acked: [7, 8] }, 'a lower position');
+        await save(5, [7]);
+        assert.deepEqual((await store.loadHandler('P'))?.cursor, { position: 5, acked: [7, 8] }, 'an acknowledgement dropped');
+        await save(5, [7, 8, 9]);
+        assert.deepEqual((await store.loadHandler('P'))?.cursor, { position: 5, acked: [7, 8, 9] });
+        await save(9, []);
+        assert.deepEqual((await store.loadHandler('P'))?.cursor, { position: 9, acked: [] });
+      });
+
       it('keeps every slot cursor and lease when registered again with the same count', async (t) => {
         const { store, registration } = await open(t, 2);
         const claims = await store.claimSlots('P', A, [0, 1], LONG);

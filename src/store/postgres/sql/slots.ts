@@ -219,23 +219,27 @@ export async function saveSlotCursors(
       where c.handler_name = ${args.name}::text and c.owner = ${args.nodeId}::text and c.epoch = i.epoch
         and (select slots from h) > ${highestSlot}::int
       order by c.slot for update of c
-    ), saved as (
+    ), moved as (
+      -- Never backwards: a save that was sent before another one committed (a transactional batch's save beside
+      -- the background save of positions reading passed) arrives as an older cursor, and is not written.
       update ${s}.handler_slots c set position = i.position, acked = i.acked::bigint[], updated_at = now()
       from input i, held
       where c.handler_name = ${args.name}::text and c.slot = i.slot and held.slot = i.slot
         and c.owner = ${args.nodeId}::text and c.epoch = i.epoch
+        and (i.position > c.position or (i.position = c.position and c.acked <@ i.acked::bigint[]))
       returning c.slot, c.position
     ), low as (
-      -- The other parts of a statement see the rows as they were before it: combine saved and unchanged slots.
+      -- The other parts of a statement see the rows as they were before it: combine moved and unchanged slots.
       select least(
-        (select min(position) from saved),
-        (select min(c.position) from ${s}.handler_slots c where c.handler_name = ${args.name}::text and c.slot not in (select slot from saved))
+        (select min(position) from moved),
+        (select min(c.position) from ${s}.handler_slots c where c.handler_name = ${args.name}::text and c.slot not in (select slot from moved))
       ) as position
     ), notice as (
       select pg_notify(${args.channel}::text, 'c' || low.position || ':' || ${args.name}::text)
-      from low where low.position is not null and exists (select 1 from saved)
+      from low where low.position is not null and exists (select 1 from moved)
     )
     select (select slots from h) as slot_count,
-      coalesce((select jsonb_agg(slot) from saved), '[]') as saved, (select count(*) from notice) as notices`;
+      -- Every slot still held counts as saved (its cursor is at least the one given), whether or not it moved.
+      coalesce((select jsonb_agg(slot) from held), '[]') as saved, (select count(*) from notice) as notices`;
   return { slotCount: row?.slot_count ?? null, saved: row?.saved ?? [] };
 }
