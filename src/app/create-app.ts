@@ -47,7 +47,7 @@ export function createApp<E extends EventShapes = AnyEvents>(options: AppOptions
     flushEvery: resolved.flushEvery,
     flushAfterMs: resolved.flushAfterMs,
     storeRetryMs: resolved.storeRetryMs,
-    readAhead: resolved.batchSize * 2,
+    readAhead: resolved.batchSize * 3,
   };
   let head = 0;
   let drainTimeoutMs = 10_000;

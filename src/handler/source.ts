@@ -16,7 +16,7 @@ export interface SubscriptionSettings {
   readonly flushAfterMs: number;
   /** How long work with effects (a transactional batch, a dead letter's write) is re-run after transient store failures. @default 300000 */
   readonly storeRetryMs: number;
-  /** Events read ahead of the slowest acknowledgement. @default 2 × batchSize */
+  /** Events read ahead of the slowest acknowledgement. @default 3 × batchSize (room for a page waiting for its in-flight note, see crash-guard.ts) */
   readonly readAhead: number;
 }
 
