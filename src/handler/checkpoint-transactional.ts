@@ -1,6 +1,6 @@
 import type { Clock } from '../clock.ts';
 import { HandlerConfigError, LeaseLostError } from '../errors.ts';
-import { isConnectionLoss, isTransient, retrying } from '../store/retry.ts';
+import { HANDLER_STORE_BACKOFF, isConnectionLoss, isTransient, retrying } from '../store/retry.ts';
 import type { EventStore, SlotCursor, StoreTransaction } from '../store/types.ts';
 import type { SlotTracks } from './slot-tracks.ts';
 
@@ -9,7 +9,7 @@ import type { SlotTracks } from './slot-tracks.ts';
  * serialization failure, a timeout) is re-run: doubling waits from `baseMs` up to `capMs`, for at most
  * `budgetMs` of waiting in all (5 minutes), after which the failure stops the handler as any other.
  */
-export const COMMIT_RETRY = { baseMs: 100, capMs: 5_000, budgetMs: 300_000 } as const;
+export const COMMIT_RETRY = { ...HANDLER_STORE_BACKOFF, budgetMs: 300_000 } as const;
 
 /** SQLSTATEs of a transaction the server aborted that may commit when run again. */
 const retryableStates = new Set(['40001', '40P01']);

@@ -1,6 +1,6 @@
 import type { Clock } from '../clock.ts';
 import { LeaseLostError } from '../errors.ts';
-import { retrying } from '../store/retry.ts';
+import { HANDLER_STORE_BACKOFF, retrying } from '../store/retry.ts';
 import { passed } from '../store/suspects.ts';
 import type { CursorState, EventStore, InFlightNote, SlotClaim, Suspect } from '../store/types.ts';
 import type { Route } from './router.ts';
@@ -63,8 +63,6 @@ export interface CrashGuard {
   clear(): Promise<void>;
 }
 
-/** Note writes: 100 ms doubling to 5 s, jittered, while the pump runs. */
-const NOTE_RETRY = { baseMs: 100, capMs: 5000 } as const;
 
 /** Creates the guard of a pump over `claims`. */
 export function createCrashGuard(deps: CrashGuardDeps): CrashGuard {
@@ -95,7 +93,7 @@ export function createCrashGuard(deps: CrashGuardDeps): CrashGuard {
     try {
       await retrying(() => deps.store.noteInFlight(deps.handlerName, deps.nodeId, notes), {
         clock: deps.clock,
-        ...NOTE_RETRY,
+        ...HANDLER_STORE_BACKOFF,
         signal: stopping,
         onRetry: (error) => deps.signals.storeTrouble(error),
       });

@@ -1,6 +1,6 @@
 import type { Clock, TimerHandle } from '../clock.ts';
 import type { RecordedEvent } from '../events/types.ts';
-import { retrying } from '../store/retry.ts';
+import { HANDLER_STORE_BACKOFF, retrying } from '../store/retry.ts';
 import type { EventStore, ReadResult } from '../store/types.ts';
 import type { SlotTracks } from './slot-tracks.ts';
 
@@ -71,9 +71,6 @@ export interface Source {
 /** A read's page, or the error it failed with (a read issued ahead must never reject unobserved). */
 type SettledRead = { readonly page: ReadResult } | { readonly error: unknown };
 
-/** Read failures: 100 ms doubling to 5 s, jittered, for as long as the run lasts. */
-const READ_RETRY = { baseMs: 100, capMs: 5000 } as const;
-
 /** Creates the source of a run positioned at its tracks' lowest cursor. */
 export function createSource(deps: SourceDeps): Source {
   const { store, clock, settings, streamId, types, tracks, signals } = deps;
@@ -138,7 +135,7 @@ export function createSource(deps: SourceDeps): Source {
   function readRetrying(): Promise<ReadResult | undefined> {
     return retrying(nextPage, {
       clock,
-      ...READ_RETRY,
+      ...HANDLER_STORE_BACKOFF,
       retryable: () => true,
       signal: stopping,
       onRetry: (error) => {

@@ -1,6 +1,6 @@
 import { fromPromise } from 'xstate';
 import type { Clock } from '../clock.ts';
-import { retrying } from '../store/retry.ts';
+import { HANDLER_STORE_BACKOFF, retrying } from '../store/retry.ts';
 import type { EventStore } from '../store/types.ts';
 import type { StartupResult } from './subscription-machine.ts';
 import { slotCountOf } from './define.ts';
@@ -51,8 +51,6 @@ function isStopAction(value: unknown): value is StopAction {
 
 /** Store failures during start-up are retried (the one retry helper) until they stop being transient or the run stops. */
 function retryWhileStoreFails<T>(work: () => Promise<T>, signal: AbortSignal, deps: StartupDeps): Promise<T> {
-  return retrying(work, { clock: deps.clock, baseMs: STARTUP_RETRY.baseMs, capMs: STARTUP_RETRY.capMs, signal, onRetry: (error) => deps.onError(error) });
+  return retrying(work, { clock: deps.clock, ...HANDLER_STORE_BACKOFF, signal, onRetry: (error) => deps.onError(error) });
 }
 
-/** Start-up store retries: 100 ms doubling to 5 s, jittered. */
-const STARTUP_RETRY = { baseMs: 100, capMs: 5000 } as const;

@@ -66,6 +66,12 @@ export function backoffDelay(failures: number, policy: BackoffPolicy, random: ()
   return Math.round(ceiling / 2 + (ceiling / 2) * random());
 }
 
+/**
+ * The backoff of every store call a handler repeats (reads, start-up, in-flight notes, transactional re-runs,
+ * dead letter writes): 100 ms doubling to at most 5 s, jittered (docs/error-handling.md#store-failures).
+ */
+export const HANDLER_STORE_BACKOFF: BackoffPolicy = { baseMs: 100, capMs: 5000 };
+
 /** How {@link retrying} repeats a call. */
 export interface RetryOptions extends BackoffPolicy {
   readonly clock: Clock;
